@@ -1,0 +1,69 @@
+"""What the command-line entry points share: strict argument parsing and one-line user errors."""
+
+import argparse
+import sys
+
+import torch
+
+from bench.errors import UserError
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line on stderr and exit code 2."""
+
+    def error(self, message):
+        print(f"{self.prog}: error: {message}; see --help", file=sys.stderr)
+        sys.exit(2)
+
+
+def names(text):
+    """'a,b , c' -> ['a', 'b', 'c']."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def choose(kind, requested, known):
+    """Check requested names against the registered ones (kind: 'target', 'model', ...)."""
+    for name in requested:
+        if name not in known:
+            raise UserError(f"unknown {kind} {name!r}; choose from {', '.join(known)}")
+    return requested
+
+
+def resolve_device(name):
+    """'auto' is CUDA when present, else CPU; an unavailable device is a user error."""
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise UserError(f"device {name!r} is not supported; use auto, cpu or cuda[:N]")
+    return str(device)
+
+
+def main_guard(main):
+    """Run `main`, turning a UserError into one line and exit 2, and Ctrl-C into one line and exit 130."""
+    try:
+        return main()
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are kept; run the same command again to resume", file=sys.stderr)
+        return 130

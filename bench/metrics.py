@@ -1,0 +1,50 @@
+"""Accuracy metrics on y in float64 (after the inverse target transform). Names are a contract."""
+
+import numpy as np
+
+SOLVED_R2 = 0.999  # SRBench's threshold for "solved"
+
+
+def relative_errors(y_pred, y_true):
+    """r = |ŷ − y| / |y| per point (inf where y = 0 and ŷ ≠ 0; quantiles stay robust to it)."""
+    y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.abs(y_pred - y_true) / np.abs(y_true)
+    return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)
+
+
+def regression_metrics(y_pred, y_true, scale=None):
+    """median/p90/p99 relative error, r2, acc_1pct, solved and, given the target's scale, norm_l1."""
+    y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
+    if not np.isfinite(y_pred).all():
+        y_pred = np.nan_to_num(y_pred, nan=np.inf)
+    r = relative_errors(y_pred, y_true)
+    median, p90, p99 = np.quantile(r, [0.5, 0.9, 0.99])
+    residual = np.sum((y_pred - y_true) ** 2)
+    total = np.sum((y_true - y_true.mean()) ** 2)
+    r2 = float(1 - residual / total) if total > 0 else float("nan")
+    metrics = {
+        "median_rel_err": float(median),
+        "p90_rel_err": float(p90),
+        "p99_rel_err": float(p99),
+        "r2": r2 if np.isfinite(r2) else float("-inf"),
+        "acc_1pct": float(np.mean(r <= 0.01)),
+        "solved": bool(r2 > SOLVED_R2),
+    }
+    if scale is not None:
+        metrics["norm_l1"] = float(np.mean(np.abs(y_pred - y_true) / np.abs(np.asarray(scale, np.float64))))
+    return metrics
+
+
+def steps_to(curve, threshold):
+    """The first curve point whose median relative error is ≤ threshold: (step, seconds), or (None, None)."""
+    for point in curve:
+        if point["median_rel_err"] <= threshold:
+            return point["step"], point["seconds"]
+    return None, None
+
+
+def convergence(curve):
+    s10, t10 = steps_to(curve, 0.10)
+    s1, t1 = steps_to(curve, 0.01)
+    return {"steps_to_10pct": s10, "seconds_to_10pct": t10, "steps_to_1pct": s1, "seconds_to_1pct": t1}

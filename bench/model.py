@@ -1,0 +1,71 @@
+"""The shared Torch regressor: an MLP, trained as an ensemble of M independent members in one batched pass.
+
+Every member has its own weights, initialization seed and input width (narrower inputs are zero-padded);
+members never interact, so a member trained in an ensemble matches the same member trained alone. One
+member (M = 1) is the plain `mlp`. Batching members is where a small MLP's speed is: one batched matmul
+per layer serves all encodings at once instead of one kernel launch per model.
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {"relu": nn.functional.relu, "gelu": nn.functional.gelu, "silu": nn.functional.silu,
+               "tanh": torch.tanh}
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """Architecture of `mlp`: `depth` hidden layers of `width` units."""
+
+    width: int = 64
+    depth: int = 3
+    activation: str = "silu"
+
+
+class EnsembleMLP(nn.Module):
+    """M MLPs of one architecture; forward maps (M, B, max input width) to (M, B)."""
+
+    def __init__(self, input_widths, seeds, config=MLPConfig()):
+        super().__init__()
+        if len(input_widths) != len(seeds) or not input_widths:
+            raise ValueError("EnsembleMLP: give one input width and one seed per member")
+        if config.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        self.config = config
+        self.input_widths = list(input_widths)
+        sizes = [max(input_widths)] + [config.width] * config.depth + [1]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            self.weights.append(nn.Parameter(torch.zeros(len(seeds), fan_in, fan_out)))
+            self.biases.append(nn.Parameter(torch.zeros(len(seeds), 1, fan_out)))
+        with torch.no_grad():
+            for member, (width, seed) in enumerate(zip(input_widths, seeds)):
+                self._init_member(member, width, torch.Generator().manual_seed(seed))
+
+    def _init_member(self, member, input_width, generator):
+        """nn.Linear's default init, U(±1/sqrt(fan_in)), drawn from the member's own generator."""
+        for layer, (weight, bias) in enumerate(zip(self.weights, self.biases)):
+            fan_in = input_width if layer == 0 else weight.shape[1]
+            bound = 1 / math.sqrt(fan_in)
+            w = torch.empty(fan_in, weight.shape[2]).uniform_(-bound, bound, generator=generator)
+            weight[member, :fan_in] = w
+            bias[member] = torch.empty(1, bias.shape[2]).uniform_(-bound, bound, generator=generator)
+
+    @property
+    def members(self):
+        return len(self.input_widths)
+
+    def forward(self, x):
+        activation = ACTIVATIONS[self.config.activation]
+        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+            x = activation(torch.baddbmm(bias, x, weight))
+        return torch.baddbmm(self.biases[-1], x, self.weights[-1]).squeeze(-1)
+
+    def flops_per_sample(self):
+        """Multiply-adds ×2 of one member's forward pass (padding excluded)."""
+        sizes = [sum(self.input_widths) / self.members] + [self.config.width] * self.config.depth + [1]
+        return 2 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))

@@ -1,0 +1,91 @@
+"""Run records: one JSON file per run under <out>/runs/, named by a hash of its full config, written atomically.
+
+The report reads only these files; `load_frame` turns them into one pandas row per run.
+"""
+
+import hashlib
+import json
+import os
+import platform
+import re
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from bench.errors import UserError
+
+
+def config_key(config):
+    """A short, stable hash of a run's full config."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def record_name(config):
+    readable = "_".join(str(config[k]) for k in ("target", "model", "encoding", "target_encoding"))
+    readable = re.sub(r"[^\w.+-]", "-", readable)
+    return f"{readable}_s{config['seed']}_{config_key(config)}.json"
+
+
+def runs_dir(out):
+    return Path(out) / "runs"
+
+
+def prepare_out(out):
+    """Create <out>/runs and check that it is writable, before any work is done."""
+    runs = runs_dir(out)
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=runs, prefix=".probe-"):
+            pass
+    except OSError as error:
+        raise UserError(f"cannot write results to {out} ({error.strerror}); choose another --out") from None
+    return runs
+
+
+def existing_keys(out):
+    """Config hashes of the records already in <out>/runs."""
+    return {m.group(1) for p in runs_dir(out).glob("*.json") if (m := re.search(r"_([0-9a-f]{16})\.json$", p.name))}
+
+
+def write_record(out, record):
+    """Write atomically: a temporary file in the same folder, fsynced, then renamed into place."""
+    path = runs_dir(out) / record_name(record["config"])
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(handle, "w") as file:
+            json.dump(record, file, indent=1)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_records(out):
+    """Every record under <out>/runs, sorted by file name; a file that does not parse is reported and skipped."""
+    records, broken = [], []
+    for path in sorted(runs_dir(out).glob("*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            broken.append(path.name)
+    return records, broken
+
+
+def load_frame(records):
+    """One row per record, nested keys flattened (metrics.median_rel_err, throughput.device, ...)."""
+    frame = pd.json_normalize([{k: v for k, v in r.items() if k != "curve"} for r in records])
+    return frame
+
+
+def environment(device_name):
+    import numpy
+    import sklearn
+    import torch
+
+    return {"device": device_name, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": numpy.__version__, "sklearn": sklearn.__version__, "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine()}

@@ -1,0 +1,52 @@
+"""Every model a sweep can run, by name: the shared `mlp`, the question's two recipes, scikit-learn baselines.
+
+A model runs a job: one (target, seed, settings) and a list of (encoding, target encoding) cells.
+`settings` are the parts of the sweep's TrainConfig the model uses; they are hashed into each record.
+"""
+
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Callable
+
+from baselines.question_recipes import run_recipe
+from baselines.sklearn_models import BASELINES, run_baseline
+from bench.train import run_mlp
+
+
+@dataclass(frozen=True)
+class Model:
+    run: Callable  # (target, seed, cells, settings, device) -> one result dict per cell
+    description: str
+    settings: Callable  # (TrainConfig, train_size or None) -> dict
+    encodings: tuple | None = None  # the only input encodings it takes (None: any)
+    target_encodings: tuple | None = None  # likewise for target encodings
+    batched: bool = False  # cells of one job train together (the ensemble engine)
+    needs_scale: bool = False
+
+
+def _mlp_settings(config, train_size):
+    return asdict(config) | ({"train_size": train_size} if train_size else {})
+
+
+def _recipe_settings(config, train_size):
+    keys = ("steps", "test_size", "eval_every", "curve_points")
+    return {k: getattr(config, k) for k in keys} | {"train_size": train_size or 20_000}
+
+
+def _baseline_settings(default_size, config, train_size):
+    return {"train_size": train_size or default_size, "test_size": config.test_size}
+
+
+MODELS = {
+    "mlp": Model(run_mlp, "the shared Torch MLP (all its cells train as one batched ensemble)", _mlp_settings,
+                 batched=True),
+    "seed-asker": Model(partial(run_recipe, "seed-asker"), "the asker's CustomNet, loss and optimizer (raw inputs)",
+                        _recipe_settings, encodings=("raw",), target_encodings=("none",), needs_scale=True),
+    "seed-answer": Model(partial(run_recipe, "seed-answer"), "the answer's ReLU MLP, batch 64, MSE on raw y",
+                         _recipe_settings, target_encodings=("none",)),
+} | {
+    name: Model(partial(run_baseline, name), f"scikit-learn: {b.description}",
+                partial(_baseline_settings, b.train_size))
+    for name, b in BASELINES.items()
+}
+

@@ -1,0 +1,123 @@
+"""python -m bench.run: run a sweep of targets × encodings × target encodings × models × seeds.
+
+Finished runs (same full config) are never redone unless --redo; each run is one JSON record in <out>/runs.
+"""
+
+import sys
+import time
+from dataclasses import fields
+
+from bench import cli
+from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
+from bench.errors import UserError
+from bench.records import prepare_out
+from bench.registry import MODELS
+from bench.sweep import execute, pending, plan
+from bench.targets import load_targets
+from bench.train import TrainConfig
+
+DEFAULT_ENCODINGS = ["raw", "minmax", "standard", "log", "product+log"]
+
+
+def parser():
+    p = cli.Parser(prog="python -m bench.run", description=__doc__.strip().splitlines()[0])
+    p.add_argument("--targets", type=cli.names, help="comma-separated target names (default: all)")
+    p.add_argument("--targets-file", action="append", default=[], metavar="FILE",
+                   help="a TOML file of your own targets (repeatable)")
+    p.add_argument("--encodings", type=cli.names, default=DEFAULT_ENCODINGS,
+                   help=f"input encodings; join with '+' to compose (default: {','.join(DEFAULT_ENCODINGS)})")
+    p.add_argument("--target-encodings", type=cli.names, default=list(TARGET_ENCODINGS),
+                   help=f"target encodings (default: {','.join(TARGET_ENCODINGS)})")
+    p.add_argument("--models", type=cli.names, default=["mlp"], help="models (default: mlp)")
+    p.add_argument("--seeds", type=cli.positive_int, default=3, help="seeds 0..N-1 per cell (default: 3)")
+    p.add_argument("--steps", type=cli.positive_int, help=f"training steps (default: {TrainConfig.steps})")
+    p.add_argument("--train-size", type=cli.positive_int, help="training draws (default: per model)")
+    p.add_argument("--test-size", type=cli.positive_int, help=f"test draws (default: {TrainConfig.test_size})")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"override a training setting: {', '.join(TrainConfig.field_names())}")
+    p.add_argument("--out", default="results", help="results folder (default: results)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
+    p.add_argument("--redo", action="store_true", help="rerun runs that already have a record")
+    p.add_argument("--list", action="store_true", help="list targets, encodings, target encodings and models")
+    return p
+
+
+def train_config(args):
+    """TrainConfig from the defaults, --set KEY=VALUE overrides (unknown keys rejected) and named flags."""
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    values = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or key not in types:
+            raise UserError(f"--set {item!r}: expected KEY=VALUE with KEY one of {', '.join(types)}")
+        kind = {"int": int, "float": float, "str": str}[types[key] if isinstance(types[key], str)
+                                                       else types[key].__name__]
+        try:
+            values[key] = kind(value)
+        except ValueError:
+            raise UserError(f"--set {key}: expected a {kind.__name__}, got {value!r}") from None
+    for key in ("steps", "test_size"):
+        if getattr(args, key) is not None:
+            values[key] = getattr(args, key)
+    config = TrainConfig(**values)
+    problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "test_size", "eval_every",
+                            "curve_points") if getattr(config, k) <= 0] + (["lr"] if config.lr <= 0 else [])
+    if problems:
+        raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")
+    if config.schedule not in ("cosine", "constant"):
+        raise UserError(f"unknown schedule {config.schedule!r}; choose cosine or constant")
+    from bench.model import ACTIVATIONS
+    if config.activation not in ACTIVATIONS:
+        raise UserError(f"unknown activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+    return config
+
+
+def listing(targets):
+    lines = [f"target          {name}: {t.description or t.formula}" for name, t in targets.items()]
+    lines += [f"encoding        {name}: {e.description}" for name, e in INPUT_ENCODINGS.items()]
+    lines += [f"target-encoding {name}: {e.description}" for name, e in TARGET_ENCODINGS.items()]
+    lines += [f"model           {name}: {m.description}" for name, m in MODELS.items()]
+    return "\n".join(lines)
+
+
+def sweep(args, quiet=False):
+    """Plan, skip what is recorded, run the rest; returns (written records, skipped count)."""
+    if args.jobs > 1 and args.scheduler:
+        raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
+    targets = load_targets(args.targets_file)
+    chosen = cli.choose("target", args.targets or list(targets), list(targets))
+    cli.choose("target encoding", args.target_encodings, list(TARGET_ENCODINGS))
+    cli.choose("model", args.models, list(MODELS))
+    config = train_config(args)
+    device = cli.resolve_device(args.device)
+    cells, left_out = plan([targets[n] for n in chosen], args.encodings, args.target_encodings, args.models,
+                           args.seeds, config, args.train_size)
+    for what, why in left_out.items():
+        print(f"note: skipping {what}: {why}", file=sys.stderr)
+    if not cells:
+        raise UserError("nothing to run: every cell was skipped; change --models, --encodings or --targets")
+    prepare_out(args.out)
+    todo, done = pending(cells, args.out, args.redo)
+    print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "
+          f"on {device}", file=sys.stderr)
+    tick = time.perf_counter()
+    written = execute(todo, args.out, device, args.jobs, args.scheduler, progress=not quiet) if todo else []
+    failed = sum(r["status"] != "ok" for r in written)
+    print(f"wrote {len(written)} records to {args.out}/runs in {time.perf_counter() - tick:.0f} s"
+          + (f" ({failed} not ok: diverged or failed)" if failed else ""), file=sys.stderr)
+    return written, done
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.list:
+        print(listing(load_targets(args.targets_file)))
+        return 0
+    sweep(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.main_guard(main))

@@ -1,0 +1,177 @@
+"""Sweeps: the grid of runs, which of them are already recorded, and their execution (local or dask).
+
+Jobs run through joblib: in this process (jobs=1), in local worker processes (jobs>1), or on a
+dask.distributed cluster (scheduler address) through joblib's dask backend; no other code path.
+Each finished job's records are written by this process as soon as the job returns.
+"""
+
+import os
+import resource
+import time
+from dataclasses import dataclass, field
+
+import torch
+from joblib import Parallel, delayed, parallel_config
+from tqdm.auto import tqdm
+
+from bench.encodings import check_input_encoding, needs_products
+from bench.errors import UserError
+from bench.records import config_key, environment, existing_keys, write_record
+from bench.registry import MODELS
+from bench.train import device_name
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run: a target, an input encoding, a target encoding, a model and a seed, under `settings`."""
+
+    target: object
+    encoding: str
+    target_encoding: str
+    model: str
+    seed: int
+    settings: dict = field(hash=False)
+
+    @property
+    def config(self):
+        return {"target": self.target.name, "target_definition": self.target.definition(),
+                "encoding": self.encoding, "target_encoding": self.target_encoding, "model": self.model,
+                "seed": self.seed, "settings": self.settings}
+
+    @property
+    def key(self):
+        return config_key(self.config)
+
+
+@dataclass
+class Job:
+    """Cells that run together: one model, target, seed and settings."""
+
+    model: str
+    target: object
+    seed: int
+    settings: dict
+    cells: list
+
+
+def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None):
+    """Every valid cell of the grid, and a note for each kind of cell that was left out and why."""
+    for encoding in encodings:
+        check_input_encoding(encoding)
+    cells, skipped = [], {}
+    for target in targets:
+        for model_name in models:
+            model = MODELS[model_name]
+            if model.needs_scale and target.scale is None:
+                skipped[f"{model_name} on {target.name}"] = "the target declares no scale (its loss divides by it)"
+                continue
+            for encoding in encodings:
+                if model.encodings is not None and encoding not in model.encodings:
+                    skipped[f"{model_name} with encoding {encoding}"] = f"it takes only {', '.join(model.encodings)}"
+                    continue
+                if needs_products(encoding) and not target.products:
+                    skipped[f"{encoding} on {target.name}"] = "the target declares no products"
+                    continue
+                for target_encoding in target_encodings:
+                    if model.target_encodings is not None and target_encoding not in model.target_encodings:
+                        skipped[f"{model_name} with target encoding {target_encoding}"] = (
+                            f"it takes only {', '.join(model.target_encodings)}")
+                        continue
+                    settings = model.settings(config, train_size)
+                    cells += [Cell(target, encoding, target_encoding, model_name, seed, settings)
+                              for seed in range(seeds)]
+    return cells, skipped
+
+
+def group(cells):
+    """Jobs from cells: a batched model's cells of one (target, seed, settings) share a job."""
+    jobs = {}
+    for cell in cells:
+        batched = MODELS[cell.model].batched
+        key = (cell.model, cell.target.name, cell.seed, str(sorted(cell.settings.items())),
+               None if batched else cell.key)
+        jobs.setdefault(key, Job(cell.model, cell.target, cell.seed, cell.settings, [])).cells.append(cell)
+    return list(jobs.values())
+
+
+def run_job(job, device, threads):
+    """Run one job (in any process) and return its records; an exception fails the job's runs, not the sweep."""
+    torch.set_num_threads(threads)
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    tick = time.perf_counter()
+    pairs = [(c.encoding, c.target_encoding) for c in job.cells]
+    try:
+        results = MODELS[job.model].run(job.target, job.seed, pairs, job.settings, device)
+    except (ValueError, RuntimeError, UserError, MemoryError) as error:
+        results = [{"status": "failed", "error": f"{type(error).__name__}: {error}", "metrics": None}] * len(pairs)
+    memory = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if torch.device(device).type == "cuda":
+        memory["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    env = environment(device_name(device))
+    job_seconds = time.perf_counter() - tick
+    records = []
+    for cell, result in zip(job.cells, results):
+        record = {"target": cell.target.name, "encoding": cell.encoding, "target_encoding": cell.target_encoding,
+                  "model": cell.model, "seed": cell.seed, "status": result["status"], "error": result.get("error"),
+                  "config": cell.config, "key": cell.key, "metrics": result.get("metrics"),
+                  "curve": result.get("curve", []), "convergence": result.get("convergence"),
+                  "throughput": result.get("throughput"), "memory": memory, "env": env,
+                  "rejected_share": result.get("rejected_share"), "job_seconds": job_seconds,
+                  "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        if "diverged_at_step" in result:
+            record["diverged_at_step"] = result["diverged_at_step"]
+        records.append(record)
+    return records
+
+
+def pending(cells, out, redo=False):
+    """The cells without a record in `out` (all of them with redo) and how many were skipped."""
+    done = set() if redo else existing_keys(out)
+    todo = [c for c in cells if c.key not in done]
+    return todo, len(cells) - len(todo)
+
+
+def execute(cells, out, device, jobs=1, scheduler=None, progress=True):
+    """Run the cells' jobs and write each record as its job returns; returns the records written."""
+    work = group(cells)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if scheduler is None else 1
+    written = []
+    with tqdm(total=len(cells), unit="run", disable=not progress, desc="runs") as bar, _backend(jobs, scheduler):
+        parallel = Parallel(return_as="generator_unordered")
+        for records in parallel(delayed(run_job)(job, device, threads) for job in work):
+            for record in records:
+                write_record(out, record)
+                written.append(record)
+            bar.update(len(records))
+    return written
+
+
+def _backend(jobs, scheduler):
+    if scheduler is None:
+        return parallel_config(n_jobs=jobs)
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UserError("--scheduler needs dask.distributed; pip install -e \".[dask]\"") from None
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as error:
+        raise UserError(f"cannot reach the dask scheduler at {scheduler} ({error}); check the address") from None
+    return _DaskBackend(client)
+
+
+class _DaskBackend:
+    """joblib's dask backend bound to a client, closing the client afterwards."""
+
+    def __init__(self, client):
+        self.client = client
+        self.config = parallel_config(backend="dask")
+
+    def __enter__(self):
+        self.config.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.config.__exit__(*exc)
+        self.client.close()

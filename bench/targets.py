@@ -1,0 +1,281 @@
+"""Targets: an equation and its input domain, read from TOML and sampled in float64 on a device."""
+
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy
+import torch
+from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
+
+from bench.errors import UserError
+
+BUILTIN_FILE = Path(__file__).with_name("targets.toml")
+DISTS = ("uniform", "log-uniform", "integer")
+SIGNS = ("+", "-", "+-")
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+MAX_REJECTED = 0.5  # a target that rejects more than this share of its draws is an error
+
+_SYMPY_FUNCTIONS = {name: getattr(sympy, name) for name in
+                    ("sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asinh", "atan", "Abs")}
+_SYMPY_FUNCTIONS |= {"abs": sympy.Abs, "pi": sympy.pi}
+_TORCH_FUNCTIONS = {name: getattr(torch, name) for name in
+                    ("sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asinh", "atan")}
+_TORCH_FUNCTIONS |= {"Abs": torch.abs, "pi": math.pi, "E": math.e}
+_TARGET_KEYS = {"description", "formula", "scale", "products", "variables"}
+_VARIABLE_KEYS = {"low", "high", "dist", "sign"}
+
+
+def parse_formula(text, names, where):
+    """Parse `text` in sympy syntax, where `names` (any identifiers, `gamma` or `I` included) are symbols."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UserError(f"{where}: expected a number or a formula string, got {text!r}")
+    if not isinstance(text, str):
+        return sympy.Float(text) if isinstance(text, float) else sympy.Integer(text)
+    # Declared names are swapped for placeholders first, so that names sympy reserves stay plain symbols.
+    placeholders = {f"_v{i}_": sympy.Symbol(name) for i, name in enumerate(names)}
+    by_name = {str(symbol): placeholder for placeholder, symbol in placeholders.items()}
+    if by_name:
+        pattern = r"(?<![\w.])(" + "|".join(sorted(map(re.escape, by_name), key=len, reverse=True)) + r")(?!\w)"
+        text = re.sub(pattern, lambda match: by_name[match.group(1)], text)
+    try:
+        expr = parse_expr(text, local_dict=placeholders | _SYMPY_FUNCTIONS,
+                          transformations=standard_transformations + (convert_xor,))
+    except Exception as error:  # sympy raises SyntaxError, TokenError, TypeError, ... for bad text
+        raise UserError(f"{where}: cannot parse {text!r} ({type(error).__name__}); "
+                        "write it in sympy syntax, e.g. 'x5/x2 - sqrt(x1)*exp(-x3)'") from None
+    if not isinstance(expr, sympy.Expr):
+        raise UserError(f"{where}: {text!r} is not an arithmetic expression; write e.g. 'x1*x2'")
+    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)
+    if unknown:
+        raise UserError(f"{where}: unknown name(s) {', '.join(unknown)}; declare them as variables "
+                        f"or constants (known: {', '.join(names) or 'none'})")
+    if expr.has(sympy.I, sympy.zoo, sympy.nan):
+        raise UserError(f"{where}: {text!r} is not real-valued; remove the imaginary unit or division by 0")
+    return expr
+
+
+def _compile(expr, symbols):
+    return sympy.lambdify(symbols, expr, modules=[_TORCH_FUNCTIONS])
+
+
+@dataclass
+class Variable:
+    """One input: bounds (expressions of earlier variables), a distribution and a sign rule."""
+
+    name: str
+    low: sympy.Expr
+    high: sympy.Expr
+    dist: str = "uniform"
+    sign: str = "+"
+
+
+@dataclass
+class Target:
+    """An equation y = f(x) over a sampled domain; ground truth is float64."""
+
+    name: str
+    formula: str
+    variables: list[Variable]
+    expr: sympy.Expr
+    description: str = ""
+    scale: sympy.Expr | None = None
+    products: list[str] = field(default_factory=list)
+
+    @property
+    def names(self):
+        return [v.name for v in self.variables]
+
+    @property
+    def symbols(self):
+        return [sympy.Symbol(name) for name in self.names]
+
+    def definition(self):
+        """The target as plain data: what decides its numbers, hashed into every run's config."""
+        return {"formula": self.formula, "scale": None if self.scale is None else str(self.scale),
+                "products": list(self.products),
+                "variables": {v.name: {"low": str(v.low), "high": str(v.high), "dist": v.dist, "sign": v.sign}
+                              for v in self.variables}}
+
+    def evaluate(self, X):
+        """y = f(X) for X of shape (n, d), in X's dtype and on its device."""
+        return self._fn("formula", self.expr)(*X.T) * torch.ones_like(X[:, 0])
+
+    def evaluate_scale(self, X):
+        """The declared `scale` (for the normalized L1), or None."""
+        return None if self.scale is None else self._fn("scale", self.scale)(*X.T) * torch.ones_like(X[:, 0])
+
+    def product_exponents(self):
+        """Each declared product as (name, coefficient, {column: power}) for the `product` encoder."""
+        out = []
+        for text in self.products:
+            expr = parse_formula(text, self.names, f"target {self.name!r}: product {text!r}")
+            coefficient, factors = expr.as_coeff_mul()
+            powers = {}
+            for factor in factors:
+                base, power = factor.as_base_exp()
+                if not (isinstance(base, sympy.Symbol) and power.is_number):
+                    raise UserError(f"target {self.name!r}: product {text!r} must be a product of powers of "
+                                    "variables, e.g. 'x3*x4' or 'x5/x2**2'")
+                powers[self.names.index(str(base))] = float(power)
+            out.append((text, float(coefficient), powers))
+        return out
+
+    def sample(self, n, seed, device="cpu"):
+        """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn."""
+        generator = torch.Generator(device).manual_seed(seed)
+        parts, drawn, kept = [], 0, 0
+        while kept < n:
+            size = max(2 * (n - kept), 1024)
+            X = self._draw(size, generator, device)
+            y = self.evaluate(X)
+            valid = torch.isfinite(y) & (y.abs() <= FLOAT32_MAX) & torch.isfinite(X).all(dim=1)
+            drawn, kept = drawn + size, kept + int(valid.sum())
+            if 1 - kept / drawn > MAX_REJECTED:
+                raise UserError(f"target {self.name!r}: {1 - kept / drawn:.0%} of draws give y that is NaN, "
+                                "infinite or beyond float32; narrow the variables' bounds to where the formula "
+                                "is finite")
+            parts.append((X[valid], y[valid]))
+        X = torch.cat([p[0] for p in parts])[:n]
+        y = torch.cat([p[1] for p in parts])[:n]
+        return X, y, 1 - kept / drawn
+
+    def _draw(self, n, generator, device):
+        columns = []
+        for v in self.variables:
+            low = self._bound(v, "low", columns, n, device)
+            high = self._bound(v, "high", columns, n, device)
+            if bool((low >= high).any()):
+                raise UserError(f"target {self.name!r}: variable {v.name} has low >= high on some draws; "
+                                "make low < high everywhere")
+            u = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
+            if v.dist == "uniform":
+                x = low + (high - low) * u
+            elif v.dist == "log-uniform":
+                if bool((low <= 0).any()):
+                    raise UserError(f"target {self.name!r}: log-uniform variable {v.name} needs low > 0; "
+                                    "raise its low bound or use dist = \"uniform\"")
+                x = torch.exp(torch.log(low) + (torch.log(high) - torch.log(low)) * u)
+            else:
+                low, high = torch.ceil(low), torch.ceil(high)
+                x = torch.minimum(torch.floor(low + (high - low) * u), high - 1)
+            if v.sign == "-":
+                x = -x
+            elif v.sign == "+-":
+                flip = torch.rand(n, generator=generator, dtype=torch.float64, device=device) < 0.5
+                x = torch.where(flip, -x, x)
+            columns.append(x)
+        return torch.stack(columns, dim=1)
+
+    def _bound(self, variable, which, columns, n, device):
+        expr = getattr(variable, which)
+        fn = self._fn(f"{variable.name}.{which}", expr, self.symbols[: len(columns)])
+        value = fn(*columns) if columns else fn()
+        return torch.as_tensor(value, dtype=torch.float64, device=device).expand(n)
+
+    def _fn(self, key, expr, symbols=None):
+        cache = self.__dict__.setdefault("_compiled", {})
+        if key not in cache:
+            cache[key] = _compile(expr, self.symbols if symbols is None else symbols)
+        return cache[key]
+
+    def __getstate__(self):  # compiled functions do not pickle; workers recompile them
+        return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
+
+
+def _parse_target(name, table, constant_values, where):
+    where = f"{where}: target {name!r}"
+    constants = {sympy.Symbol(k): v for k, v in constant_values.items()}
+    if not isinstance(table, dict):
+        raise UserError(f"{where}: expected a table like [targets.{name}]")
+    unknown = sorted(set(table) - _TARGET_KEYS)
+    if unknown:
+        raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TARGET_KEYS))}")
+    if "formula" not in table:
+        raise UserError(f"{where}: missing 'formula'; add e.g. formula = \"x1*x2\"")
+    raw_variables = table.get("variables")
+    if not isinstance(raw_variables, dict) or not raw_variables:
+        raise UserError(f"{where}: missing variables; add a [targets.{name}.variables] table")
+    variables, declared = [], list(constant_values)
+    for var_name, spec in raw_variables.items():
+        at = f"{where}: variable {var_name!r}"
+        if not var_name.isidentifier():
+            raise UserError(f"{at}: not a valid name; use letters, digits and '_'")
+        if var_name in constant_values:
+            raise UserError(f"{at}: also declared as a constant; rename one of them")
+        if not isinstance(spec, dict):
+            raise UserError(f"{at}: expected a table like {{ low = 0, high = 1 }}")
+        unknown = sorted(set(spec) - _VARIABLE_KEYS)
+        if unknown:
+            raise UserError(f"{at}: unknown key(s) {', '.join(unknown)}; allowed: low, high, dist, sign")
+        missing = [key for key in ("low", "high") if key not in spec]
+        if missing:
+            raise UserError(f"{at}: missing {' and '.join(missing)}; give both bounds")
+        dist, sign = spec.get("dist", "uniform"), spec.get("sign", "+")
+        if dist not in DISTS:
+            raise UserError(f"{at}: unknown dist {dist!r}; choose one of {', '.join(DISTS)}")
+        if sign not in SIGNS:
+            raise UserError(f"{at}: unknown sign {sign!r}; choose one of {', '.join(SIGNS)}")
+        bounds = {}
+        for key in ("low", "high"):
+            expr = parse_formula(spec[key], list(raw_variables) + list(constant_values), f"{at}: {key}")
+            later = sorted(str(s) for s in expr.free_symbols if str(s) not in declared)
+            if later:
+                raise UserError(f"{at}: {key} refers to {later[0]}, which is not declared before it; "
+                                f"declare {later[0]} earlier")
+            bounds[key] = expr.subs(constants)
+        low, high = bounds["low"], bounds["high"]
+        if low.is_number and high.is_number:
+            if float(low) >= float(high):
+                raise UserError(f"{at}: low ({float(low):g}) >= high ({float(high):g}); make low < high")
+            if dist == "log-uniform" and float(low) <= 0:
+                raise UserError(f"{at}: log-uniform needs 0 < low; raise low or use dist = \"uniform\"")
+        variables.append(Variable(var_name, low, high, dist, sign))
+        declared.append(var_name)
+    names = [v.name for v in variables]
+    every = names + list(constant_values)
+    expr = parse_formula(table["formula"], every, f"{where}: formula").subs(constants)
+    scale = table.get("scale")
+    scale = None if scale is None else parse_formula(scale, every, f"{where}: scale").subs(constants)
+    products = table.get("products", [])
+    if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
+        raise UserError(f"{where}: products must be a list of strings, e.g. [\"x3*x4\"]")
+    target = Target(name, table["formula"], variables, expr, str(table.get("description", "")), scale, products)
+    target.product_exponents()  # validates the products now rather than at encoding time
+    return target
+
+
+def parse_targets(text, where):
+    """Targets declared in TOML `text`; `where` names the source in error messages."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserError(f"{where}: not valid TOML ({error}); fix the syntax") from None
+    unknown = sorted(set(document) - {"constants", "targets"})
+    if unknown:
+        raise UserError(f"{where}: unknown table(s) {', '.join(unknown)}; use [constants] and [targets.NAME]")
+    constants = document.get("constants", {})
+    for key, value in constants.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise UserError(f"{where}: constant {key!r} must be a finite number, got {value!r}")
+    targets = document.get("targets", {})
+    if not targets:
+        raise UserError(f"{where}: no targets; add a [targets.NAME] table")
+    return {name: _parse_target(name, table, constants, where) for name, table in targets.items()}
+
+
+def load_targets(files=()):
+    """Built-in targets plus those in `files`; a name defined twice is an error."""
+    targets = parse_targets(BUILTIN_FILE.read_text(), str(BUILTIN_FILE.name))
+    for file in files:
+        try:
+            text = Path(file).read_text()
+        except OSError as error:
+            raise UserError(f"cannot read targets file {file} ({error.strerror}); check the path") from None
+        for name, target in parse_targets(text, str(file)).items():
+            if name in targets:
+                raise UserError(f"{file}: target {name!r} is already defined; rename it")
+            targets[name] = target
+    return targets

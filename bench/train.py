@@ -1,0 +1,222 @@
+"""Training the shared `mlp`: sample once, encode per member, train all members in one batched pass.
+
+A group is every (input encoding, target encoding) pair for one (target, seed): the members share the
+training pool, the test set and the batch order, and differ in encoding and initialization.
+"""
+
+import math
+import time
+import zlib
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import torch
+
+from bench.encodings import build_input_encoder, build_target_encoder
+from bench.metrics import convergence, regression_metrics, relative_errors
+from bench.model import EnsembleMLP, MLPConfig
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides a run's numbers besides target, encodings and seed (hashed into records)."""
+
+    steps: int = 10_000
+    batch_size: int = 256
+    lr: float = 3e-3
+    schedule: str = "cosine"  # "cosine" (linear warm-up, cosine decay to 1 % of lr) or "constant"
+    width: int = 64
+    depth: int = 3
+    activation: str = "silu"
+    train_size: int = 200_000  # training pool drawn once per (target, seed); batches are drawn from it
+    test_size: int = 100_000  # fixed test set per (target, seed)
+    eval_every: int = 250  # learning-curve resolution in steps
+    curve_points: int = 16_384  # test points behind each learning-curve median
+
+    @classmethod
+    def field_names(cls):
+        return [f.name for f in fields(cls)]
+
+    @property
+    def mlp(self):
+        return MLPConfig(self.width, self.depth, self.activation)
+
+
+def derive_seed(*parts):
+    """A stable 31-bit seed from any parts (run seed, purpose, encoding names)."""
+    return zlib.crc32("/".join(map(str, parts)).encode()) & 0x7FFFFFFF
+
+
+@dataclass
+class Data:
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    rejected: float
+
+
+def sample_data(target, seed, config, device):
+    """The training pool and the test set for (target, seed), float64 on `device`."""
+    X_train, y_train, rejected_train = target.sample(config.train_size, derive_seed(seed, "train"), device)
+    X_test, y_test, rejected_test = target.sample(config.test_size, derive_seed(seed, "test"), device)
+    return Data(X_train, y_train, X_test, y_test, max(rejected_train, rejected_test))
+
+
+@dataclass
+class Member:
+    """One encoded member: its inputs (float32) and the fitted target encoder to invert its outputs."""
+
+    encoding: str
+    target_encoding: str
+    Z_train: torch.Tensor
+    t_train: torch.Tensor
+    Z_test: torch.Tensor
+    target_encoder: object
+
+
+def encode_member(target, data, encoding, target_encoding):
+    """Fit both encoders on the training pool only, then encode the pool and the test set."""
+    encoder = build_input_encoder(encoding, target).fit(data.X_train)
+    target_encoder = build_target_encoder(target_encoding, target).fit(data.y_train[:, None])
+    return Member(encoding, target_encoding,
+                  encoder.transform(data.X_train).float(),
+                  target_encoder.transform(data.y_train[:, None])[:, 0].float(),
+                  encoder.transform(data.X_test).float(), target_encoder)
+
+
+def stack_padded(tensors):
+    """(M, n, max width) from M tensors of shape (n, width_m), zero-padded on the right."""
+    width = max(t.shape[1] for t in tensors)
+    out = tensors[0].new_zeros(len(tensors), tensors[0].shape[0], width)
+    for m, t in enumerate(tensors):
+        out[m, :, : t.shape[1]] = t
+    return out
+
+
+def learning_rate_factor(config):
+    warmup = max(1, config.steps // 50)
+
+    def factor(step):
+        if config.schedule == "constant":
+            return 1.0
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, config.steps - warmup)
+        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def synchronize(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def predict(model, Z, chunk=32_768):
+    """Encoded predictions (M, n) for padded inputs (M, n, width), in chunks to bound memory."""
+    return torch.cat([model(Z[:, i: i + chunk]) for i in range(0, Z.shape[1], chunk)], dim=1)
+
+
+def decode(members, encoded):
+    """Predictions on y's scale (float64), one row per member."""
+    return [m.target_encoder.inverse_transform(encoded[i].double()[:, None])[:, 0] for i, m in enumerate(members)]
+
+
+def train_members(target, seed, members, data, config, device):
+    """Train encoded members together; one result dict per member (status, metrics, curve, ...)."""
+    widths = [m.Z_train.shape[1] for m in members]
+    seeds = [derive_seed(seed, "init", m.encoding, m.target_encoding) for m in members]
+    model = EnsembleMLP(widths, seeds, config.mlp).to(device)
+    Z_train = stack_padded([m.Z_train for m in members])
+    t_train = torch.stack([m.t_train for m in members])
+    Z_test = stack_padded([m.Z_test for m in members])
+    curve_Z, curve_y = Z_test[:, : config.curve_points], data.y_test[: config.curve_points]
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor(config))
+    batches = torch.Generator(device).manual_seed(derive_seed(seed, "batches"))
+    first_bad_step = torch.full((len(members),), -1, dtype=torch.long, device=device)
+    curves = [[] for _ in members]
+    train_seconds = 0.0
+    n = Z_train.shape[1]
+    for start in range(0, config.steps, config.eval_every):
+        synchronize(device)
+        tick = time.perf_counter()
+        for step in range(start + 1, min(start + config.eval_every, config.steps) + 1):
+            index = torch.randint(n, (config.batch_size,), generator=batches, device=device)
+            loss = ((model(Z_train[:, index]) - t_train[:, index]) ** 2).mean(dim=1)
+            finite = torch.isfinite(loss)
+            first_bad_step = torch.where((first_bad_step < 0) & ~finite, step, first_bad_step)
+            optimizer.zero_grad(set_to_none=True)
+            torch.where(finite, loss, 0.0).sum().backward()
+            optimizer.step()
+            scheduler.step()
+        synchronize(device)
+        train_seconds += time.perf_counter() - tick
+        y_hat = decode(members, predict(model, curve_Z))
+        for m, curve in enumerate(curves):
+            r = relative_errors(y_hat[m].cpu().numpy(), curve_y.cpu().numpy())
+            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
+                          "median_rel_err": float(np.median(r))})
+    synchronize(device)
+    tick = time.perf_counter()
+    encoded_test = predict(model, Z_test)
+    synchronize(device)
+    infer_seconds = time.perf_counter() - tick
+    y_hat = decode(members, encoded_test)
+    y_test = data.y_test.cpu().numpy()
+    scale = target.evaluate_scale(data.X_test)
+    scale = None if scale is None else scale.cpu().numpy()
+    first_bad_step = first_bad_step.tolist()
+    throughput = {
+        "device": device_name(device),
+        "ensemble_size": len(members),
+        "train_samples_per_s": config.steps * config.batch_size / train_seconds,
+        "ensemble_train_samples_per_s": len(members) * config.steps * config.batch_size / train_seconds,
+        "infer_samples_per_s": data.y_test.shape[0] / infer_seconds,
+        "train_gflops": 3 * model.flops_per_sample() * len(members) * config.steps * config.batch_size
+        / train_seconds / 1e9,
+        "train_seconds": train_seconds,
+    }
+    results = []
+    for m, member in enumerate(members):
+        prediction = y_hat[m].cpu().numpy()
+        result = {"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
+                  "rejected_share": data.rejected}
+        if first_bad_step[m] >= 0 or not np.isfinite(prediction).all():
+            at = first_bad_step[m] if first_bad_step[m] >= 0 else config.steps
+            result |= {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
+                       "diverged_at_step": at, "metrics": None}
+        else:
+            result |= {"status": "ok", "metrics": regression_metrics(prediction, y_test, scale)}
+        results.append(result)
+    return results
+
+
+def device_name(device):
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def config_dict(config):
+    return asdict(config)
+
+
+def run_mlp(target, seed, cells, settings, device):
+    """The `mlp` model's job: every (encoding, target encoding) cell trained as one ensemble."""
+    config = TrainConfig(**settings)
+    data = sample_data(target, seed, config, device)
+    results, members, slots = [None] * len(cells), [], []
+    for slot, (encoding, target_encoding) in enumerate(cells):
+        try:
+            members.append(encode_member(target, data, encoding, target_encoding))
+            slots.append(slot)
+        except ValueError as error:
+            results[slot] = {"status": "failed", "error": f"encoding failed: {error}", "metrics": None}
+    if members:
+        for slot, result in zip(slots, train_members(target, seed, members, data, config, device)):
+            results[slot] = result
+    return results

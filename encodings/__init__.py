@@ -1,0 +1,67 @@
+"""Registered encodings, by name. Installed as `bench.encodings` (the name `encodings` is the stdlib's).
+
+An input-encoding spec is one name or several joined by '+', applied left to right: `product+log`
+appends the target's products, then takes logs. A target encoding is a single name.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from sklearn.pipeline import make_pipeline
+
+from bench.errors import UserError
+
+from .log import Asinh, SignedLog
+from .product import Products
+from .scale import Identity, MinMax, Standard
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A registered encoder: `build(target)` returns an unfitted transformer."""
+
+    build: Callable
+    description: str
+    needs_products: bool = False
+
+
+INPUT_ENCODINGS = {
+    "raw": Encoding(lambda target: Identity(), "inputs as drawn"),
+    "minmax": Encoding(lambda target: MinMax(), "each column's training range mapped to [0, 1]"),
+    "standard": Encoding(lambda target: Standard(), "zero mean, unit variance"),
+    "log": Encoding(lambda target: SignedLog(), "standardized log|x|, plus a sign channel where x can be <= 0"),
+    "asinh": Encoding(lambda target: Asinh(), "standardized asinh(x / median|x|): a signed log"),
+    "product": Encoding(lambda target: Products(target.product_exponents(), target.names),
+                        "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True),
+}
+
+TARGET_ENCODINGS = {
+    "none": Encoding(lambda target: Identity(), "y as is"),
+    "standard": Encoding(lambda target: Standard(), "zero mean, unit variance"),
+    "asinh": Encoding(lambda target: Asinh(), "standardized asinh(y / median|y|): a signed log of y"),
+}
+
+
+def check_input_encoding(spec):
+    """Raise UserError unless every part of `spec` ('log' or 'product+log') is registered."""
+    for part in spec.split("+"):
+        if part not in INPUT_ENCODINGS:
+            raise UserError(f"unknown encoding {part!r}; choose from {', '.join(INPUT_ENCODINGS)} "
+                            "(join several with '+', e.g. product+log)")
+
+
+def needs_products(spec):
+    return any(INPUT_ENCODINGS[part].needs_products for part in spec.split("+"))
+
+
+def build_input_encoder(spec, target):
+    """An unfitted transformer for `spec`; a Pipeline when it names several encodings."""
+    check_input_encoding(spec)
+    steps = [INPUT_ENCODINGS[part].build(target) for part in spec.split("+")]
+    return steps[0] if len(steps) == 1 else make_pipeline(*steps)
+
+
+def build_target_encoder(name, target):
+    if name not in TARGET_ENCODINGS:
+        raise UserError(f"unknown target encoding {name!r}; choose from {', '.join(TARGET_ENCODINGS)}")
+    return TARGET_ENCODINGS[name].build(target)

@@ -1,0 +1,37 @@
+"""`product`: the inputs plus the engineered products the target declares (the seed declares x3·x4)."""
+
+import torch
+
+from .base import TensorTransformer
+
+
+class Products(TensorTransformer):
+    """Appends coefficient · Π x_j^p_j for each declared product; the inverse drops the added columns.
+
+    `products` is [(name, coefficient, {column: power})], as `Target.product_exponents()` gives it.
+    """
+
+    def __init__(self, products=(), names=()):
+        self.products = products
+        self.names = names
+
+    def _fit(self, X):
+        if not self.products:
+            raise ValueError("Products: the target declares no products; add products = [\"x3*x4\"] to it")
+
+    def _transform(self, X):
+        columns = []
+        for _, coefficient, powers in self.products:
+            value = torch.full_like(X[:, 0], coefficient)
+            for column, power in powers.items():
+                value = value * X[:, column] ** power
+            columns.append(value)
+        extra = torch.nan_to_num(torch.stack(columns, dim=1))  # 1/0 would be inf: keep it finite
+        return torch.cat([X, extra], dim=1)
+
+    def _inverse(self, Z):
+        return Z[:, : self.n_features_in_]
+
+    def _names_out(self, names):
+        names = list(self.names) or names
+        return names + [name for name, _, _ in self.products]
