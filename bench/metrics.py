@@ -19,7 +19,8 @@ def regression_metrics(y_pred, y_true, scale=None):
     if not np.isfinite(y_pred).all():
         y_pred = np.nan_to_num(y_pred, nan=np.inf)
     r = relative_errors(y_pred, y_true)
-    median, p90, p99 = np.quantile(r, [0.5, 0.9, 0.99])
+    huge = np.finfo(np.float64).max  # np.quantile interpolates inf into NaN; keep infinities infinite
+    median, p90, p99 = (q if q < huge else np.inf for q in np.quantile(np.minimum(r, huge), [0.5, 0.9, 0.99]))
     residual = np.sum((y_pred - y_true) ** 2)
     total = np.sum((y_true - y_true.mean()) ** 2)
     r2 = float(1 - residual / total) if total > 0 else float("nan")

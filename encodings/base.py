@@ -10,13 +10,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 
-def as_tensor(X, where):
-    """X as a 2-D float64 tensor; a clear ValueError for the wrong shape or non-finite values."""
+def as_tensor(X, where, finite=True):
+    """X as a 2-D float64 tensor; a clear ValueError for the wrong shape or (if `finite`) NaN/inf."""
     T = X if torch.is_tensor(X) else torch.as_tensor(np.asarray(X, dtype=np.float64))
     T = T.to(torch.float64)
     if T.ndim != 2:
         raise ValueError(f"{where}: expected a 2-D array (n_samples, n_features), got shape {tuple(T.shape)}")
-    if not bool(torch.isfinite(T).all()):
+    if finite and not bool(torch.isfinite(T).all()):
         raise ValueError(f"{where}: input contains NaN or inf; drop or repair those rows first")
     return T
 
@@ -40,7 +40,8 @@ class TensorTransformer(TransformerMixin, BaseEstimator):
 
     def inverse_transform(self, Z):
         check_is_fitted(self)
-        return _like(self._inverse(as_tensor(Z, f"{type(self).__name__}.inverse_transform")), Z)
+        # a diverged model's NaN predictions must reach the metrics as NaN, not stop the decoding
+        return _like(self._inverse(as_tensor(Z, f"{type(self).__name__}.inverse_transform", finite=False)), Z)
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self)

@@ -9,10 +9,10 @@ from .base import TensorTransformer
 
 
 class SignedLog(TensorTransformer):
-    """`log`: z = standardize(log max(|x|, floor_)) per column, plus sign(x) for columns not positive on train.
+    """`log`: z = standardize(log |x|) per column, plus sign(x) for columns not positive on train.
 
-    floor_ is the smallest non-zero |x| seen in training, so zeros (and test values below the floor) map to
-    a finite z; the sign channel (−1, 0, +1) restores the sign and exact zeros on the way back.
+    Zeros take log floor_, the smallest non-zero |x| seen in training, so z is finite for every finite x;
+    the sign channel (−1, 0, +1) restores the sign and exact zeros on the way back.
     """
 
     def _fit(self, X):
@@ -27,7 +27,7 @@ class SignedLog(TensorTransformer):
         self.std_ = torch.where(std > 0, std, torch.ones_like(std)).cpu()
 
     def _logs(self, X):
-        return torch.log(torch.maximum(X.abs(), self._state("floor_", X.device)))
+        return torch.log(torch.where(X != 0, X.abs(), self._state("floor_", X.device)))
 
     def _transform(self, X):
         z = (self._logs(X) - self._state("mean_", X.device)) / self._state("std_", X.device)

@@ -1,0 +1,137 @@
+"""Encoders: round trips, fitted on the training split only, finite everywhere, numpy and tensors alike."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS, build_input_encoder, build_target_encoder
+from bench.errors import UserError
+from bench.targets import load_targets
+from bench.train import Data, encode_member
+
+SEED = load_targets()["seed"]
+INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log"]
+
+
+@pytest.fixture(scope="module")
+def seed_draws():
+    return SEED.sample(4000, seed=0)[0], SEED.sample(2000, seed=1)[0]
+
+
+def mixed_signs_and_zeros():
+    """Columns that are both-signed, touch zero, span decades, and one that is all zeros."""
+    rng = np.random.default_rng(0)
+    magnitude = 10 ** rng.uniform(-6, 5, size=(3000, 3))
+    X = magnitude * rng.choice([-1.0, 1.0], size=(3000, 3))
+    X[::7, 0] = 0.0
+    X[:, 2] = 0.0
+    return torch.tensor(X)
+
+
+@pytest.mark.parametrize("spec", INVERTIBLE)
+def test_round_trip_on_the_seed_domain(spec, seed_draws):
+    train, test = seed_draws
+    encoder = build_input_encoder(spec, SEED).fit(train)
+    Z = encoder.transform(test)
+    assert torch.isfinite(Z).all()
+    torch.testing.assert_close(encoder.inverse_transform(Z), test, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("spec", ["raw", "minmax", "standard", "log", "asinh"])
+def test_finite_and_invertible_with_both_signs_and_zeros(spec):
+    X = mixed_signs_and_zeros()
+    encoder = build_input_encoder(spec, SEED).fit(X[:2000])
+    Z = encoder.transform(X[2000:])
+    assert torch.isfinite(Z).all()
+    # affine maps keep absolute, not relative, precision: tiny values next to 1e5 lose digits
+    atol = 0 if spec in ("raw", "log", "asinh") else 1e-9 * float(X.abs().max())
+    torch.testing.assert_close(encoder.inverse_transform(Z), X[2000:], rtol=1e-9, atol=atol)
+
+
+def test_log_never_yields_nan_or_inf_on_values_unseen_in_training():
+    positive = torch.tensor([[1e-3], [1.0], [1e3]], dtype=torch.float64)
+    encoder = build_input_encoder("log", SEED).fit(positive)
+    Z = encoder.transform(torch.tensor([[0.0], [-5.0], [1e-300], [1e300]], dtype=torch.float64))
+    assert torch.isfinite(Z).all()
+    assert encoder.get_feature_names_out(["x"]).tolist() == ["log|x|"]
+
+
+def test_log_adds_a_sign_channel_only_where_needed():
+    X = torch.tensor([[1.0, -1.0, 0.0], [2.0, 3.0, 1.0]], dtype=torch.float64)
+    encoder = build_input_encoder("log", SEED).fit(X)
+    assert encoder.get_feature_names_out(["a", "b", "c"]).tolist() == [
+        "log|a|", "log|b|", "log|c|", "sign(b)", "sign(c)"]
+
+
+@pytest.mark.parametrize("spec", ["minmax", "standard", "log", "asinh"])
+def test_fitted_state_comes_from_the_training_split_only(spec, seed_draws):
+    train, test = seed_draws
+    shifted = test * 3 + 1
+    encoder = build_input_encoder(spec, SEED).fit(train)
+    before = encoder.transform(shifted)
+    refit_on_test = build_input_encoder(spec, SEED).fit(shifted).transform(shifted)
+    torch.testing.assert_close(build_input_encoder(spec, SEED).fit(train).transform(shifted), before)
+    assert not torch.allclose(before, refit_on_test)
+
+
+def test_encode_member_fits_input_and_target_encoders_on_the_training_pool(seed_draws):
+    train, test = seed_draws
+    test = test * 10
+    data = Data(train, SEED.evaluate(train), test, SEED.evaluate(test), 0.0)
+    member = encode_member(SEED, data, "standard", "standard")
+    assert member.Z_train.mean(0).abs().max() < 1e-4
+    assert member.Z_test.mean(0).abs().max() > 1  # the test set was not used to fit
+    assert member.t_train.mean().abs() < 1e-4 and member.Z_train.dtype == torch.float32
+
+
+def test_product_appends_the_declared_product(seed_draws):
+    train, _ = seed_draws
+    encoder = build_input_encoder("product", SEED).fit(train)
+    Z = encoder.transform(train)
+    torch.testing.assert_close(Z[:, 5], train[:, 2] * train[:, 3])
+    assert encoder.get_feature_names_out().tolist()[-1] == "x3*x4"
+
+
+@pytest.mark.parametrize("name", list(TARGET_ENCODINGS))
+def test_target_encodings_invert_exactly_on_y(name, seed_draws):
+    train, test = seed_draws
+    y_train, y_test = SEED.evaluate(train)[:, None], SEED.evaluate(test)[:, None]
+    encoder = build_target_encoder(name, SEED).fit(y_train)
+    z = encoder.transform(y_test)
+    assert torch.isfinite(z).all()
+    torch.testing.assert_close(encoder.inverse_transform(z), y_test, rtol=1e-10, atol=1e-10)
+
+
+def test_asinh_target_compresses_decades_and_is_unit_scale(seed_draws):
+    y = SEED.evaluate(seed_draws[0])[:, None]
+    z = build_target_encoder("asinh", SEED).fit(y).transform(y)
+    assert float(z.std(correction=0)) == pytest.approx(1.0, rel=1e-6) and float(z.abs().max()) < 10
+
+
+@pytest.mark.parametrize("spec", INVERTIBLE)
+def test_numpy_in_numpy_out_and_clone(spec, seed_draws):
+    train, test = seed_draws
+    encoder = build_input_encoder(spec, SEED)
+    fitted = clone(encoder).fit(train.numpy())
+    out = fitted.transform(test.numpy())
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_allclose(out, build_input_encoder(spec, SEED).fit(train).transform(test).numpy())
+    assert clone(encoder).get_params().keys() == encoder.get_params().keys()
+
+
+def test_bad_input_is_a_clear_error(seed_draws):
+    encoder = build_input_encoder("standard", SEED)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        encoder.fit(torch.tensor([[1.0], [float("nan")]], dtype=torch.float64))
+    with pytest.raises(ValueError, match="2-D"):
+        encoder.fit(torch.ones(3, dtype=torch.float64))
+    encoder.fit(seed_draws[0])
+    with pytest.raises(ValueError, match="fitted on 5"):
+        encoder.transform(torch.ones(2, 3, dtype=torch.float64))
+    with pytest.raises(UserError, match="unknown encoding 'lg'"):
+        build_input_encoder("product+lg", SEED)
+
+
+def test_every_registered_encoding_is_covered():
+    assert set(INPUT_ENCODINGS) <= {part for spec in INVERTIBLE for part in spec.split("+")}

@@ -1,0 +1,38 @@
+"""Metrics on hand-computed cases."""
+
+import numpy as np
+import pytest
+
+from bench.metrics import convergence, regression_metrics, relative_errors
+
+
+def test_relative_errors_by_hand():
+    r = relative_errors([1.1, -2.0, 0.0, 5.0], [1.0, -1.0, 0.0, 0.0])
+    np.testing.assert_allclose(r, [0.1, 1.0, 0.0, np.inf])
+
+
+def test_metrics_by_hand():
+    y = np.array([1.0, 2.0, 4.0, 8.0, 10.0])
+    y_hat = y * np.array([1.0, 1.005, 1.02, 0.9, 1.5])  # r = 0, 0.005, 0.02, 0.1, 0.5
+    m = regression_metrics(y_hat, y, scale=np.full(5, 2.0))
+    assert m["median_rel_err"] == pytest.approx(0.02)
+    assert m["p90_rel_err"] == pytest.approx(0.1 + 0.6 * 0.4)  # linear interpolation between 0.1 and 0.5
+    assert m["acc_1pct"] == pytest.approx(0.4)
+    residual = np.sum((y_hat - y) ** 2)
+    assert m["r2"] == pytest.approx(1 - residual / np.sum((y - y.mean()) ** 2))
+    assert m["norm_l1"] == pytest.approx(np.mean(np.abs(y_hat - y)) / 2)
+    assert m["solved"] is False
+
+
+def test_perfect_fit_is_solved_and_non_finite_predictions_are_worst_case():
+    y = np.linspace(1, 2, 11)
+    assert regression_metrics(y, y)["solved"] is True and "norm_l1" not in regression_metrics(y, y)
+    bad = regression_metrics(np.full(11, np.nan), y)
+    assert bad["median_rel_err"] == np.inf and bad["acc_1pct"] == 0 and bad["r2"] == -np.inf
+
+
+def test_convergence_takes_the_first_point_below_each_threshold():
+    curve = [{"step": s, "seconds": s / 10, "median_rel_err": e} for s, e in [(10, 0.5), (20, 0.08), (30, 0.009)]]
+    assert convergence(curve) == {"steps_to_10pct": 20, "seconds_to_10pct": 2.0,
+                                  "steps_to_1pct": 30, "seconds_to_1pct": 3.0}
+    assert convergence(curve[:1])["steps_to_10pct"] is None
