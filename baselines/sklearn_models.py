@@ -38,7 +38,7 @@ BASELINES = {
                                                       random_state=seed), 20_000, "random forest, 100 trees"),
     "knn": Baseline(lambda seed: KNeighborsRegressor(n_neighbors=10, weights="distance"), 50_000,
                     "10 nearest neighbours, distance-weighted"),
-    "sklearn-mlp": Baseline(lambda seed: MLPRegressor((64, 64, 64), learning_rate_init=1e-3, max_iter=60,
+    "sklearn-mlp": Baseline(lambda seed: MLPRegressor(hidden_layer_sizes=(64, 64, 64), learning_rate_init=1e-3, max_iter=60,
                                                      early_stopping=True, random_state=seed), 50_000,
                             "MLPRegressor 3x64, Adam, early stopping"),
 }
