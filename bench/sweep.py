@@ -14,7 +14,7 @@ import torch
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
-from bench.encodings import check_input_encoding, needs_products
+from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
 from bench.records import config_key, environment, existing_keys, write_record
 from bench.registry import MODELS
@@ -68,6 +68,9 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
             for encoding in encodings:
                 if model.encodings is not None and encoding not in model.encodings:
                     skipped[f"{model_name} with encoding {encoding}"] = f"it takes only {', '.join(model.encodings)}"
+                    continue
+                if uses_periodic(encoding) and not model.batched:
+                    skipped[f"{model_name} with encoding {encoding}"] = "periodic embeddings are part of the mlp"
                     continue
                 if needs_products(encoding) and not target.products:
                     skipped[f"{encoding} on {target.name}"] = "the target declares no products"

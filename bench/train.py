@@ -7,12 +7,12 @@ training pool, the test set and the batch order, and differ in encoding and init
 import math
 import time
 import zlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import torch
 
-from bench.encodings import build_input_encoder, build_target_encoder
+from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
 from bench.metrics import convergence, regression_metrics, relative_errors
 from bench.model import EnsembleMLP, MLPConfig
 
@@ -124,11 +124,11 @@ def decode(members, encoded):
     return [m.target_encoder.inverse_transform(encoded[i].double()[:, None])[:, 0] for i, m in enumerate(members)]
 
 
-def train_members(target, seed, members, data, config, device):
+def train_members(target, seed, members, data, config, device, periodic=False):
     """Train encoded members together; one result dict per member (status, metrics, curve, ...)."""
     widths = [m.Z_train.shape[1] for m in members]
     seeds = [derive_seed(seed, "init", m.encoding, m.target_encoding) for m in members]
-    model = EnsembleMLP(widths, seeds, config.mlp).to(device)
+    model = EnsembleMLP(widths, seeds, replace(config.mlp, periodic=periodic)).to(device)
     Z_train = stack_padded([m.Z_train for m in members])
     t_train = torch.stack([m.t_train for m in members])
     Z_test = stack_padded([m.Z_test for m in members])
@@ -216,7 +216,10 @@ def run_mlp(target, seed, cells, settings, device):
             slots.append(slot)
         except ValueError as error:
             results[slot] = {"status": "failed", "error": f"encoding failed: {error}", "metrics": None}
-    if members:
-        for slot, result in zip(slots, train_members(target, seed, members, data, config, device)):
-            results[slot] = result
+    for periodic in (False, True):  # periodic members have another first layer: a second ensemble
+        part = [(slot, m) for slot, m in zip(slots, members) if uses_periodic(m.encoding) == periodic]
+        if part:
+            trained = train_members(target, seed, [m for _, m in part], data, config, device, periodic)
+            for (slot, _), result in zip(part, trained):
+                results[slot] = result
     return results

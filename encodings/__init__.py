@@ -12,7 +12,9 @@ from sklearn.pipeline import make_pipeline
 from bench.errors import UserError
 
 from .log import Asinh, SignedLog
+from .ple import PiecewiseLinear
 from .product import Products
+from .quantile import Power, Quantile
 from .scale import Identity, MinMax, Standard
 
 
@@ -23,6 +25,7 @@ class Encoding:
     build: Callable
     description: str
     needs_products: bool = False
+    mlp_only: bool = False  # part of the mlp's first layer (periodic): no scikit-learn baseline can take it
 
 
 INPUT_ENCODINGS = {
@@ -33,12 +36,18 @@ INPUT_ENCODINGS = {
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(x / median|x|): a signed log"),
     "product": Encoding(lambda target: Products(target.product_exponents(), target.names),
                         "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True),
+    "quantile": Encoding(lambda target: Quantile(), "each column through its training CDF to a standard normal"),
+    "power": Encoding(lambda target: Power(), "Yeo-Johnson power transform, standardized"),
+    "ple": Encoding(lambda target: PiecewiseLinear(), "piecewise-linear encoding on 16 quantile bins per column"),
+    "periodic": Encoding(lambda target: Standard(), "standardized, then trainable periodic embeddings (PLR) "
+                         "as the mlp's first layer; mlp only", mlp_only=True),
 }
 
 TARGET_ENCODINGS = {
     "none": Encoding(lambda target: Identity(), "y as is"),
     "standard": Encoding(lambda target: Standard(), "zero mean, unit variance"),
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(y / median|y|): a signed log of y"),
+    "quantile": Encoding(lambda target: Quantile(), "y through its training CDF to a standard normal"),
 }
 
 
@@ -52,6 +61,11 @@ def check_input_encoding(spec):
 
 def needs_products(spec):
     return any(INPUT_ENCODINGS[part].needs_products for part in spec.split("+"))
+
+
+def uses_periodic(spec):
+    """True when the spec ends the input side with the mlp's periodic embeddings."""
+    return any(INPUT_ENCODINGS[part].mlp_only for part in spec.split("+"))
 
 
 def build_input_encoder(spec, target):

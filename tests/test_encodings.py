@@ -11,7 +11,7 @@ from bench.targets import load_targets
 from bench.train import Data, encode_member
 
 SEED = load_targets()["seed"]
-INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log"]
+INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log", "power", "ple", "periodic"]
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +38,18 @@ def test_round_trip_on_the_seed_domain(spec, seed_draws):
     torch.testing.assert_close(encoder.inverse_transform(Z), test, rtol=1e-10, atol=0)
 
 
-@pytest.mark.parametrize("spec", ["raw", "minmax", "standard", "log", "asinh"])
+@pytest.mark.parametrize("spec", ["raw", "minmax", "standard", "log", "asinh", "power", "ple", "quantile"])
 def test_finite_and_invertible_with_both_signs_and_zeros(spec):
     X = mixed_signs_and_zeros()
     encoder = build_input_encoder(spec, SEED).fit(X[:2000])
+    inside = X[2000:].clamp(X[:2000].min(0).values, X[:2000].max(0).values)  # quantile clips outside the range
     Z = encoder.transform(X[2000:])
     assert torch.isfinite(Z).all()
     # affine maps keep absolute, not relative, precision: tiny values next to 1e5 lose digits
     atol = 0 if spec in ("raw", "log", "asinh") else 1e-9 * float(X.abs().max())
-    torch.testing.assert_close(encoder.inverse_transform(Z), X[2000:], rtol=1e-9, atol=atol)
+    rtol = 1e-6 if spec == "quantile" else 1e-9
+    expected = inside if spec == "quantile" else X[2000:]
+    torch.testing.assert_close(encoder.inverse_transform(encoder.transform(expected)), expected, rtol=rtol, atol=atol)
 
 
 def test_log_never_yields_nan_or_inf_on_values_unseen_in_training():
@@ -64,7 +67,7 @@ def test_log_adds_a_sign_channel_only_where_needed():
         "log|a|", "log|b|", "log|c|", "sign(b)", "sign(c)"]
 
 
-@pytest.mark.parametrize("spec", ["minmax", "standard", "log", "asinh"])
+@pytest.mark.parametrize("spec", ["minmax", "standard", "log", "asinh", "quantile", "power", "ple"])
 def test_fitted_state_comes_from_the_training_split_only(spec, seed_draws):
     train, test = seed_draws
     shifted = test * 3 + 1
@@ -134,4 +137,23 @@ def test_bad_input_is_a_clear_error(seed_draws):
 
 
 def test_every_registered_encoding_is_covered():
-    assert set(INPUT_ENCODINGS) <= {part for spec in INVERTIBLE for part in spec.split("+")}
+    assert set(INPUT_ENCODINGS) <= {part for spec in INVERTIBLE + ["quantile"] for part in spec.split("+")}
+
+
+def test_quantile_maps_to_a_standard_normal_and_inverts_inside_the_training_range(seed_draws):
+    train, test = seed_draws
+    encoder = build_input_encoder("quantile", SEED).fit(train)
+    Z = encoder.transform(train)
+    assert Z.mean(0).abs().max() < 0.05 and (Z.std(0) - 1).abs().max() < 0.1
+    inside = test.clamp(train.min(0).values, train.max(0).values)
+    error = (encoder.inverse_transform(encoder.transform(inside)) - inside).abs() / inside.abs()
+    assert (error > 1e-6).double().mean() < 1e-3  # scikit-learn clips the outermost 1e-7 of the CDF
+
+
+def test_ple_has_one_column_per_bin_and_clips_the_inner_bins(seed_draws):
+    train, test = seed_draws
+    encoder = build_input_encoder("ple", SEED).fit(train)
+    Z = encoder.transform(test * 1.5)
+    assert Z.shape[1] == 5 * 16 and len(encoder.get_feature_names_out()) == 80
+    inner = Z.reshape(len(Z), 5, 16)[:, :, 1:-1]
+    assert inner.min() >= 0 and inner.max() <= 1 and Z.max() > 1  # only the last bin extrapolates
