@@ -51,7 +51,7 @@ def existing_keys(out):
 def write_record(out, record):
     """Write atomically: a temporary file in the same folder, fsynced, then renamed into place."""
     path = runs_dir(out) / record_name(record["config"])
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "w") as file:
             json.dump(record, file, indent=1)
@@ -67,7 +67,7 @@ def write_record(out, record):
 def load_records(out):
     """Every record under <out>/runs, sorted by file name; a file that does not parse is reported and skipped."""
     records, broken = [], []
-    for path in sorted(runs_dir(out).glob("*.json")):
+    for path in sorted(p for p in runs_dir(out).glob("*.json") if not p.name.startswith(".")):
         try:
             records.append(json.loads(path.read_text()))
         except (OSError, ValueError):

@@ -88,16 +88,20 @@ def sweep(args, quiet=False):
         raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
     targets = load_targets(args.targets_file)
     chosen = cli.choose("target", args.targets or list(targets), list(targets))
+    for name in chosen:
+        targets[name].check()
     cli.choose("target encoding", args.target_encodings, list(TARGET_ENCODINGS))
     cli.choose("model", args.models, list(MODELS))
     config = train_config(args)
     device = cli.resolve_device(args.device)
     cells, left_out = plan([targets[n] for n in chosen], args.encodings, args.target_encodings, args.models,
                            args.seeds, config, args.train_size)
+    if not cells:
+        reasons = "; ".join(f"{what}: {why}" for what, why in left_out.items())
+        raise UserError(f"nothing to run, every cell was skipped ({reasons}); change --models, --encodings "
+                        "or --targets")
     for what, why in left_out.items():
         print(f"note: skipping {what}: {why}", file=sys.stderr)
-    if not cells:
-        raise UserError("nothing to run: every cell was skipped; change --models, --encodings or --targets")
     prepare_out(args.out)
     todo, done = pending(cells, args.out, args.redo)
     print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "

@@ -158,7 +158,7 @@ def _backend(jobs, scheduler):
     except ImportError:
         raise UserError("--scheduler needs dask.distributed; pip install -e \".[dask]\"") from None
     try:
-        client = Client(scheduler, timeout="10s")
+        client = Client(scheduler, timeout="5s")
     except (OSError, TimeoutError) as error:
         raise UserError(f"cannot reach the dask scheduler at {scheduler} ({error}); check the address") from None
     return _DaskBackend(client)

@@ -123,6 +123,10 @@ class Target:
             out.append((text, float(coefficient), powers))
         return out
 
+    def check(self):
+        """Raise UserError now, before any run, if the domain cannot be sampled (bad bounds, mostly NaN)."""
+        self.sample(1024, seed=0)
+
     def sample(self, n, seed, device="cpu"):
         """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn."""
         generator = torch.Generator(device).manual_seed(seed)
