@@ -157,3 +157,15 @@ def test_ple_has_one_column_per_bin_and_clips_the_inner_bins(seed_draws):
     assert Z.shape[1] == 5 * 16 and len(encoder.get_feature_names_out()) == 80
     inner = Z.reshape(len(Z), 5, 16)[:, :, 1:-1]
     assert inner.min() >= 0 and inner.max() <= 1 and Z.max() > 1  # only the last bin extrapolates
+
+
+def test_the_readme_encoder_example_works_as_documented(seed_draws):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = readme.split("# encodings/cube_root.py\n", 1)[1].split("```", 1)[0]
+    namespace = {}
+    exec(code.replace("from .base import", "from bench.encodings.base import"), namespace)
+    train, test = seed_draws
+    encoder = namespace["CubeRoot"]().fit(train)
+    torch.testing.assert_close(encoder.inverse_transform(encoder.transform(test)), test, rtol=1e-9, atol=0)

@@ -142,3 +142,15 @@ def test_targets_pickle_for_worker_processes(builtins):
     target.sample(10, seed=0)  # compiles and caches the formula
     clone = pickle.loads(pickle.dumps(target))
     assert torch.equal(clone.sample(10, seed=0)[1], target.sample(10, seed=0)[1])
+
+
+def test_the_readme_example_parses_and_samples():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    target = parse_targets(example, "README.md")["coulomb"]
+    X, y, _ = target.sample(2000, seed=0)
+    q1, q2, r = X.numpy().T
+    np.testing.assert_allclose(y.numpy(), 8.9875517923e9 * q1 * q2 / r**2, rtol=1e-12)
+    assert (q1 < 0).any() and (q1 > 0).any() and len(target.product_exponents()) == 2
