@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from bench.encodings import build_input_encoder
-from bench.metrics import convergence, regression_metrics, relative_errors
+from bench.metrics import convergence, regression_metrics, rel_err_quantiles, relative_errors
 from bench.train import derive_seed, device_name, synchronize
 
 HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE = 16, 1, 1e-2, 0.1, 1000
@@ -113,4 +113,5 @@ def _train_recipe(model, target, seed, encoding, settings, device):
                          "diverged_at_step": at, "metrics": None}
     scale = target.evaluate_scale(X_test)
     metrics = regression_metrics(prediction, y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy())
-    return result | {"status": "ok", "metrics": metrics}
+    return result | {"status": "ok", "metrics": metrics,
+                     "rel_err_quantiles": rel_err_quantiles(prediction, y_test.cpu().numpy())}

@@ -17,7 +17,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 
 from bench.encodings import build_input_encoder, build_target_encoder
-from bench.metrics import regression_metrics
+from bench.metrics import regression_metrics, rel_err_quantiles
 from bench.train import derive_seed
 
 
@@ -76,5 +76,6 @@ def run_baseline(model, target, seed, cells, settings, device):
                         "convergence": {"steps_to_10pct": None, "seconds_to_10pct": None,
                                         "steps_to_1pct": None, "seconds_to_1pct": None},
                         "throughput": throughput, "rejected_share": rejected,
-                        **({} if status == "ok" else {"error": "predictions are NaN/inf"})})
+                        **({"rel_err_quantiles": rel_err_quantiles(prediction, y_test)} if status == "ok"
+                           else {"error": "predictions are NaN/inf"})})
     return results

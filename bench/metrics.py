@@ -3,6 +3,8 @@
 import numpy as np
 
 SOLVED_R2 = 0.999  # SRBench's threshold for "solved"
+# Probabilities at which records keep quantiles of the per-point relative error (dense in the tails).
+QUANTILE_LEVELS = (0.001, 0.005, 0.01, *(round(0.02 * k, 2) for k in range(1, 50)), 0.99, 0.995, 0.999)
 
 
 def relative_errors(y_pred, y_true):
@@ -13,14 +15,24 @@ def relative_errors(y_pred, y_true):
     return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)
 
 
+def quantiles(r, levels):
+    """np.quantile that keeps infinities infinite (plain np.quantile interpolates inf into NaN)."""
+    huge = np.finfo(np.float64).max
+    return [float(q) if q < huge else np.inf for q in np.quantile(np.minimum(r, huge), levels)]
+
+
+def rel_err_quantiles(y_pred, y_true):
+    """The per-point relative errors' quantiles at QUANTILE_LEVELS: their distribution in a few hundred bytes."""
+    return {"levels": list(QUANTILE_LEVELS), "rel_err": quantiles(relative_errors(y_pred, y_true), QUANTILE_LEVELS)}
+
+
 def regression_metrics(y_pred, y_true, scale=None):
     """median/p90/p99 relative error, r2, acc_1pct, solved and, given the target's scale, norm_l1."""
     y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
     if not np.isfinite(y_pred).all():
         y_pred = np.nan_to_num(y_pred, nan=np.inf)
     r = relative_errors(y_pred, y_true)
-    huge = np.finfo(np.float64).max  # np.quantile interpolates inf into NaN; keep infinities infinite
-    median, p90, p99 = (q if q < huge else np.inf for q in np.quantile(np.minimum(r, huge), [0.5, 0.9, 0.99]))
+    median, p90, p99 = quantiles(r, [0.5, 0.9, 0.99])
     residual = np.sum((y_pred - y_true) ** 2)
     total = np.sum((y_true - y_true.mean()) ** 2)
     r2 = float(1 - residual / total) if total > 0 else float("nan")

@@ -120,6 +120,7 @@ def run_job(job, device, threads):
                   "config": cell.config, "key": cell.key, "metrics": result.get("metrics"),
                   "curve": result.get("curve", []), "convergence": result.get("convergence"),
                   "throughput": result.get("throughput"), "memory": memory, "env": env,
+                  "rel_err_quantiles": result.get("rel_err_quantiles"),
                   "rejected_share": result.get("rejected_share"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         if "diverged_at_step" in result:

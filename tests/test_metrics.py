@@ -36,3 +36,14 @@ def test_convergence_takes_the_first_point_below_each_threshold():
     assert convergence(curve) == {"steps_to_10pct": 20, "seconds_to_10pct": 2.0,
                                   "steps_to_1pct": 30, "seconds_to_1pct": 3.0}
     assert convergence(curve[:1])["steps_to_10pct"] is None
+
+
+def test_rel_err_quantiles_keep_the_distribution_and_infinities():
+    from bench.metrics import QUANTILE_LEVELS, rel_err_quantiles
+
+    y = np.ones(1001)
+    y_hat = 1 + np.linspace(0, 1, 1001)  # r uniform on [0, 1]
+    q = rel_err_quantiles(y_hat, y)
+    assert q["levels"] == list(QUANTILE_LEVELS) and q["levels"] == sorted(q["levels"])
+    np.testing.assert_allclose(q["rel_err"], QUANTILE_LEVELS, atol=1e-12)
+    assert rel_err_quantiles(np.full(3, np.nan), np.ones(3))["rel_err"][-1] == np.inf
