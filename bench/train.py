@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
-from bench.metrics import convergence, regression_metrics, relative_errors
+from bench.metrics import convergence, regression_metrics, rel_err_quantiles, relative_errors
 from bench.model import EnsembleMLP, MLPConfig
+from bench.step import TrainingStep
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,14 @@ def encode_member(target, data, encoding, target_encoding):
 
 
 def stack_padded(tensors):
-    """(M, n, max width) from M tensors of shape (n, width_m), zero-padded on the right."""
+    """(n, M, max width) from M tensors of shape (n, width_m), zero-padded on the right.
+
+    Row-major by sample: one row holds every member's inputs, so a training batch is one gather of rows.
+    """
     width = max(t.shape[1] for t in tensors)
-    out = tensors[0].new_zeros(len(tensors), tensors[0].shape[0], width)
+    out = tensors[0].new_zeros(tensors[0].shape[0], len(tensors), width)
     for m, t in enumerate(tensors):
-        out[m, :, : t.shape[1]] = t
+        out[:, m, : t.shape[1]] = t
     return out
 
 
@@ -115,8 +119,8 @@ def synchronize(device):
 
 @torch.no_grad()
 def predict(model, Z, chunk=32_768):
-    """Encoded predictions (M, n) for padded inputs (M, n, width), in chunks to bound memory."""
-    return torch.cat([model(Z[:, i: i + chunk]) for i in range(0, Z.shape[1], chunk)], dim=1)
+    """Encoded predictions (M, n) for padded inputs (n, M, width), in chunks to bound memory."""
+    return torch.cat([model(Z[i: i + chunk].transpose(0, 1)) for i in range(0, Z.shape[0], chunk)], dim=1)
 
 
 def decode(members, encoded):
@@ -130,28 +134,18 @@ def train_members(target, seed, members, data, config, device, periodic=False):
     seeds = [derive_seed(seed, "init", m.encoding, m.target_encoding) for m in members]
     model = EnsembleMLP(widths, seeds, replace(config.mlp, periodic=periodic)).to(device)
     Z_train = stack_padded([m.Z_train for m in members])
-    t_train = torch.stack([m.t_train for m in members])
+    t_train = torch.stack([m.t_train for m in members], dim=1)
     Z_test = stack_padded([m.Z_test for m in members])
-    curve_Z, curve_y = Z_test[:, : config.curve_points], data.y_test[: config.curve_points]
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, learning_rate_factor(config))
-    batches = torch.Generator(device).manual_seed(derive_seed(seed, "batches"))
-    first_bad_step = torch.full((len(members),), -1, dtype=torch.long, device=device)
+    curve_Z, curve_y = Z_test[: config.curve_points], data.y_test[: config.curve_points]
+    train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"))
+    lr_factor = learning_rate_factor(config)
     curves = [[] for _ in members]
     train_seconds = 0.0
-    n = Z_train.shape[1]
     for start in range(0, config.steps, config.eval_every):
         synchronize(device)
         tick = time.perf_counter()
         for step in range(start + 1, min(start + config.eval_every, config.steps) + 1):
-            index = torch.randint(n, (config.batch_size,), generator=batches, device=device)
-            loss = ((model(Z_train[:, index]) - t_train[:, index]) ** 2).mean(dim=1)
-            finite = torch.isfinite(loss)
-            first_bad_step = torch.where((first_bad_step < 0) & ~finite, step, first_bad_step)
-            optimizer.zero_grad(set_to_none=True)
-            torch.where(finite, loss, 0.0).sum().backward()
-            optimizer.step()
-            scheduler.step()
+            train_step(config.lr * lr_factor(step - 1))
         synchronize(device)
         train_seconds += time.perf_counter() - tick
         y_hat = decode(members, predict(model, curve_Z))
@@ -168,7 +162,7 @@ def train_members(target, seed, members, data, config, device, periodic=False):
     y_test = data.y_test.cpu().numpy()
     scale = target.evaluate_scale(data.X_test)
     scale = None if scale is None else scale.cpu().numpy()
-    first_bad_step = first_bad_step.tolist()
+    first_bad_step = train_step.first_bad_step.tolist()
     throughput = {
         "device": device_name(device),
         "ensemble_size": len(members),
@@ -189,7 +183,8 @@ def train_members(target, seed, members, data, config, device, periodic=False):
             result |= {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
                        "diverged_at_step": at, "metrics": None}
         else:
-            result |= {"status": "ok", "metrics": regression_metrics(prediction, y_test, scale)}
+            result |= {"status": "ok", "metrics": regression_metrics(prediction, y_test, scale),
+                       "rel_err_quantiles": rel_err_quantiles(prediction, y_test)}
         results.append(result)
     return results
 

@@ -1,0 +1,129 @@
+"""python -m bench.throughput: the ensemble engine against a loop over models and the device's ceiling.
+
+Three measurements on one device, interleaved over rounds and reported as medians over rounds, so a busy
+machine slows all three alike:
+  per-model  M models trained one after another, each an EnsembleMLP with M = 1 (a loop over cells)
+  ensemble   the same M models as one EnsembleMLP, one batched pass per step (what train_members does)
+  ceiling    a large float32 matmul: the most this device does with the same arithmetic
+Both training rows run train_members' step (bench.step.TrainingStep: fused Adam, on CUDA a CUDA graph) on a
+synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, batch size and pool size.
+
+M defaults to 16, the size of one (target, seed) group of the default sweep (5 input encodings × 3-4 target
+encodings, trained as one ensemble); on 2 CPU cores the gain levels off from there, as a step becomes bound
+by per-sample work rather than per-step overhead. Larger M (--members) keeps paying on a GPU.
+
+FLOPs counted are the matmuls' only, padding excluded: forward 2·in·out per layer per sample; training 3×
+forward (forward, input gradients, weight gradients; the first layer's input gradient, about 1 % of the
+total, is counted though never computed). Bias, activation, loss, gather and Adam are not counted: they are
+what keeps a step from the ceiling.
+"""
+
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from bench import cli
+from bench.model import EnsembleMLP
+from bench.step import WARMUP_STEPS, TrainingStep
+from bench.train import TrainConfig, device_name, synchronize
+
+INPUTS = 5  # the seed equation's inputs
+
+
+def parser():
+    p = cli.Parser(prog="python -m bench.throughput", description=__doc__.strip().splitlines()[0])
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--members", type=cli.positive_int, default=16, help="models M in the ensemble (default: 16)")
+    p.add_argument("--steps", type=cli.positive_int, default=10, help="steps per model per round (default: 10)")
+    p.add_argument("--rounds", type=cli.positive_int, default=20, help="measurement rounds (default: 20)")
+    p.add_argument("--threads", type=cli.positive_int, default=2, help="CPU threads (default: 2)")
+    p.add_argument("--out", default="results", help="folder for throughput-<device>.csv (default: results)")
+    return p
+
+
+def training_step(Z, t, seeds, config):
+    model = EnsembleMLP([Z.shape[2]] * Z.shape[1], seeds, config.mlp).to(Z.device)
+    return TrainingStep(model, Z, t, config.batch_size, seed=0)
+
+
+def seconds(fn, device):
+    synchronize(device)
+    tick = time.perf_counter()
+    fn()
+    synchronize(device)
+    return time.perf_counter() - tick
+
+
+def measure(args, device):
+    """One row per measurement (per-model, ensemble, ceiling) from its median seconds per round."""
+    config = TrainConfig()
+    generator = torch.Generator().manual_seed(0)
+    Z = torch.randn(config.train_size, args.members, INPUTS, generator=generator).to(device)
+    t = torch.randn(config.train_size, args.members, generator=generator).to(device)
+    ensemble = training_step(Z, t, list(range(args.members)), config)
+    alone = [training_step(Z[:, [m]].contiguous(), t[:, [m]].contiguous(), [m], config) for m in range(args.members)]
+    size, reps = (8192, 10) if torch.device(device).type == "cuda" else (2048, 1)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    product = torch.empty_like(a)
+
+    def train(steps, count):
+        for step in steps:
+            for _ in range(count):
+                step(config.lr)
+
+    def matmuls():
+        for _ in range(reps):
+            torch.mm(a, b, out=product)
+
+    train(alone + [ensemble], WARMUP_STEPS + 2)  # on CUDA this captures the graphs
+    matmuls()
+    runs = {"per-model": lambda: train(alone, args.steps), "ensemble": lambda: train([ensemble], args.steps),
+            "ceiling": matmuls}
+    times = {name: [] for name in runs}
+    for _ in range(args.rounds):
+        for name, run in runs.items():
+            times[name].append(seconds(run, device))
+    median = {name: statistics.median(ts) for name, ts in times.items()}
+    samples = args.members * args.steps * config.batch_size
+    train_flops = 3 * ensemble.model.flops_per_sample() * samples
+    rows = [{"measurement": name, "models": args.members, "model_samples_per_s": samples / median[name],
+             "gflop_per_s": train_flops / median[name] / 1e9} for name in ("per-model", "ensemble")]
+    rows.append({"measurement": f"ceiling ({size}^2 matmul)", "models": None, "model_samples_per_s": None,
+                 "gflop_per_s": 2 * size**3 * reps / median["ceiling"] / 1e9})
+    for row, name in zip(rows, runs):
+        row |= {"ceiling_share": row["gflop_per_s"] / rows[-1]["gflop_per_s"],
+                "seconds_per_round": median[name], "device": device_name(device), "torch": torch.__version__}
+    return rows
+
+
+def show(rows):
+    print(f"{'measurement':<22} {'models':>6} {'model-samples/s':>15} {'GFLOP/s':>8} {'of ceiling':>10}")
+    for row in rows:
+        models, samples = (row["models"], f"{row['model_samples_per_s']:,.0f}") if row["models"] else ("", "")
+        print(f"{row['measurement']:<22} {models:>6} {samples:>15} {row['gflop_per_s']:>8.1f} "
+              f"{row['ceiling_share']:>10.3f}")
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = cli.resolve_device(args.device)
+    per_model, ensemble, _ = rows = measure(args, device)
+    name = re.sub(r"[^a-z0-9]+", "-", ensemble["device"].lower()).strip("-")
+    out = Path(args.out) / f"throughput-{name}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).astype({"models": "Int64"}).to_csv(out, index=False)
+    show(rows)
+    print(f"device: {ensemble['device']}, torch {torch.__version__}; table written to {out}")
+    speedup = ensemble["model_samples_per_s"] / per_model["model_samples_per_s"]
+    print(f"ensemble_speedup={speedup:.2f} ceiling_fraction={ensemble['ceiling_share']:.3f} device={name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.main_guard(main))
