@@ -32,24 +32,29 @@ matplotlib.use("Agg")  # files only, never a window
 
 @dataclass(frozen=True)
 class Sweep:
-    """A bench.run command line (without --out) that fills an empty results folder, and its cost."""
+    """bench.run command lines (without --out) that fill an empty results folder, and their cost."""
 
     name: str
-    args: tuple
+    commands: tuple  # each a tuple of bench.run arguments
     minutes: int  # about how long on 2 CPU cores
 
 
-# Both sweeps: the two seed targets, the shared MLP, the asker's recipe and fast scikit-learn baselines.
-# Sizes are the knobs: --steps, --seeds, --train-size (every model's training draws), --test-size.
-QUICK_SWEEP = Sweep("quick", (
-    "--targets", "seed,seed-coded", "--encodings", "raw,log", "--target-encodings", "none,asinh",
-    "--models", "mlp,seed-asker,linear,knn", "--seeds", "2", "--steps", "200", "--set", "eval_every=25",
-    "--train-size", "10000", "--test-size", "10000"), minutes=2)
+TARGETS = ("--targets", "seed,seed-coded")
+# The default sweep: every input encoding x every target encoding on the shared mlp (one batched ensemble per
+# target and seed), the question's two recipes, and the fast scikit-learn baselines; 3 seeds throughout.
 DEFAULT_SWEEP = Sweep("default", (
-    "--targets", "seed,seed-coded", "--encodings", "raw,standard,log,product+log",
-    "--target-encodings", "none,standard,asinh", "--models", "mlp,seed-asker,linear,ridge,knn",
-    "--seeds", "3", "--steps", "500", "--set", "eval_every=50", "--train-size", "20000",
-    "--test-size", "20000"), minutes=8)
+    (*TARGETS, "--encodings", "raw,minmax,standard,log,asinh,product+log,quantile,power,ple,periodic",
+     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "3000"),
+    (*TARGETS, "--encodings", "raw,standard", "--target-encodings", "none", "--models", "seed-asker,seed-answer",
+     "--seeds", "3", "--steps", "3000"),
+    (*TARGETS, "--encodings", "raw,log", "--target-encodings", "none,asinh", "--models", "linear,ridge,hgb,knn",
+     "--seeds", "3", "--train-size", "20000"),
+), minutes=10)
+QUICK_SWEEP = Sweep("quick", (
+    (*TARGETS, "--encodings", "raw,standard,log", "--target-encodings", "none,asinh",
+     "--models", "mlp,seed-asker,linear,hgb", "--seeds", "2", "--steps", "1500", "--train-size", "20000",
+     "--test-size", "20000"),
+), minutes=2)
 
 PIPELINE = ["target", "encoding", "target_encoding", "model"]
 METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
@@ -282,10 +287,19 @@ def planned_keys(argv):
 
 
 def reproduction(records, out):
-    """Markdown lines: the sweep command rebuilt from the records, the report command, and how exactly the
-    sweep matches the records."""
+    """Markdown lines: the commands that reproduce the records (a built-in sweep's when they are exactly its
+    runs, else one rebuilt from the configs), the report command, and how exactly they match."""
+    recorded = {r["key"] for r in records}
+    for sweep in (DEFAULT_SWEEP, QUICK_SWEEP):
+        if set().union(*(planned_keys(list(command)) for command in sweep.commands)) == recorded:
+            flag = " --quick" if sweep is QUICK_SWEEP else ""
+            return ["```", *(f"python -m bench.run {shlex.join([*command, '--out', str(out)])}"
+                             for command in sweep.commands),
+                    f"python -m bench.report --out {shlex.quote(str(out))}", "```", "",
+                    f"These are the {sweep.name} sweep's {len(recorded)} runs: `python -m bench.report{flag}` runs "
+                    "exactly these commands when the results folder has no records."]
     argv = sweep_arguments(records)
-    planned, recorded = planned_keys(argv), {r["key"] for r in records}
+    planned = planned_keys(argv)
     if planned is None:
         note = "Some targets are not built in: add --targets-file FILE for them."
     elif planned == recorded:
@@ -637,10 +651,12 @@ def run_sweep(sweep, out):
     """Fill an empty results folder with `sweep` through bench.run."""
     from bench import run
 
-    argv = [*sweep.args, "--out", str(out)]
+    commands = [[*command, "--out", str(out)] for command in sweep.commands]
     print(f"no records in {runs_dir(out)}: running the {sweep.name} sweep first (about {sweep.minutes} min on "
-          f"2 CPU cores):\n  python -m bench.run {shlex.join(argv)}", file=sys.stderr)
-    run.sweep(run.parser().parse_args(argv))
+          "2 CPU cores):\n" + "\n".join(f"  python -m bench.run {shlex.join(argv)}" for argv in commands),
+          file=sys.stderr)
+    for argv in commands:
+        run.sweep(run.parser().parse_args(argv))
 
 
 def write_report(records, broken, out):

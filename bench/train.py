@@ -32,7 +32,7 @@ class TrainConfig:
     train_size: int = 200_000  # training pool drawn once per (target, seed); batches are drawn from it
     test_size: int = 100_000  # fixed test set per (target, seed)
     eval_every: int = 250  # learning-curve resolution in steps
-    curve_points: int = 16_384  # test points behind each learning-curve median
+    curve_points: int = 8_192  # test points behind each learning-curve median
 
     @classmethod
     def field_names(cls):

@@ -174,14 +174,16 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
     monkeypatch.setattr("bench.run.sweep", fake_sweep)
     monkeypatch.setattr(report, "write_report", lambda records, broken, out: seen.update(records=records) or [])
     assert report.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
-    assert seen["args"].steps == int(report.QUICK_SWEEP.args[report.QUICK_SWEEP.args.index("--steps") + 1])
+    [command] = report.QUICK_SWEEP.commands
+    assert seen["args"].steps == int(command[command.index("--steps") + 1])
     assert seen["args"].out == str(tmp_path / "new") and len(seen["records"]) == 2
 
 
 @pytest.mark.parametrize("sweep", [report.QUICK_SWEEP, report.DEFAULT_SWEEP], ids=lambda s: s.name)
 def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep):
-    keys = report.planned_keys(list(sweep.args))
-    assert keys and len(keys) > 10
+    for command in sweep.commands:
+        keys = report.planned_keys(list(command))
+        assert keys and len(keys) > 10
 
 
 @pytest.mark.parametrize("sizes", [["--set", "train_size=5000"], ["--train-size", "5000"]])
@@ -202,3 +204,21 @@ def test_the_reproduce_command_plans_exactly_the_recorded_runs(tmp_path, sizes):
     assert report.planned_keys(report.sweep_arguments(records)) == {c.key for c in cells}
     assert "It plans exactly the 18 runs recorded here" in report.reproduction(records, tmp_path)[-1]
 
+
+
+def test_records_of_the_quick_sweep_reproduce_as_its_commands(tmp_path):
+    from bench.run import parser, train_config
+    from bench.sweep import plan
+    from bench.targets import load_targets
+
+    targets = load_targets([])
+    for command in report.QUICK_SWEEP.commands:
+        args = parser().parse_args(list(command))
+        cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
+                        args.seeds, train_config(args), args.train_size)
+        runs_dir(tmp_path).mkdir(exist_ok=True)
+        for cell in cells:
+            write_record(tmp_path, {"config": cell.config, "key": cell.key})
+    records, _ = load_records(tmp_path)
+    lines = report.reproduction(records, tmp_path)
+    assert "quick sweep" in lines[-1] and lines[1].startswith("python -m bench.run --targets seed,seed-coded")
