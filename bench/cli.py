@@ -18,7 +18,7 @@ class Parser(argparse.ArgumentParser):
 
 def names(text):
     """'a,b , c' -> ['a', 'b', 'c']."""
-    items = [item.strip() for item in text.split(",") if item.strip()]
+    items = list(dict.fromkeys(item.strip() for item in text.split(",") if item.strip()))
     if not items:
         raise argparse.ArgumentTypeError("expected a comma-separated list of names")
     return items
@@ -42,16 +42,19 @@ def choose(kind, requested, known):
     return requested
 
 
-def resolve_device(name):
-    """'auto' is CUDA when present, else CPU; an unavailable device is a user error."""
+def resolve_device(name, remote=False):
+    """'auto' is CUDA when present, else CPU; an unavailable device is a user error (unless the runs are
+    `remote`, on cluster workers whose devices this machine cannot see)."""
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except RuntimeError:
         raise UserError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
+    if device.type == "cuda" and not remote and not torch.cuda.is_available():
         raise UserError(f"device {name!r} asked for, but CUDA is not available here; use --device cpu")
+    if device.type == "cuda" and not remote and (device.index or 0) >= torch.cuda.device_count():
+        raise UserError(f"device {name!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
     if device.type not in ("cpu", "cuda"):
         raise UserError(f"device {name!r} is not supported; use auto, cpu or cuda[:N]")
     return str(device)

@@ -43,9 +43,10 @@ def prepare_out(out):
     return runs
 
 
-def existing_keys(out):
-    """Config hashes of the records already in <out>/runs."""
-    return {m.group(1) for p in runs_dir(out).glob("*.json") if (m := re.search(r"_([0-9a-f]{16})\.json$", p.name))}
+def finished_keys(out):
+    """Config hashes of the finished runs (ok or diverged) in <out>/runs; failed runs are tried again."""
+    records, _ = load_records(out)
+    return {r.get("key") for r in records if r.get("status") in ("ok", "diverged")}
 
 
 def write_record(out, record):

@@ -4,10 +4,12 @@ It reads records only. When the folder has none yet, it first runs a sweep (the 
 one with --quick) through bench.run, then reports on what that sweep wrote.
 """
 
+import json
 import os
 import shlex
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +46,9 @@ TARGETS = ("--targets", "seed,seed-coded")
 # target and seed), the question's two recipes, and the fast scikit-learn baselines; 3 seeds throughout.
 DEFAULT_SWEEP = Sweep("default", (
     (*TARGETS, "--encodings", "raw,minmax,standard,log,asinh,product+log,quantile,power,ple,periodic",
-     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "3000"),
+     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "2500"),
     (*TARGETS, "--encodings", "raw,standard", "--target-encodings", "none", "--models", "seed-asker,seed-answer",
-     "--seeds", "3", "--steps", "3000"),
+     "--seeds", "3", "--steps", "2500"),
     (*TARGETS, "--encodings", "raw,log", "--target-encodings", "none,asinh", "--models", "linear,ridge,hgb,knn",
      "--seeds", "3", "--train-size", "20000"),
 ), minutes=10)
@@ -151,7 +153,8 @@ def headlines(ranked):
         table = table.dropna(subset=["median_rel_err"])
         if table.empty:
             continue
-        best = table.loc[table["median_rel_err"].idxmin()]
+        complete = table[table["ok"] == table["runs"]]  # a pipeline that diverged on some seeds cannot win
+        best = (complete if len(complete) else table).sort_values("median_rel_err").iloc[0]
         row = {"target": target, **{k: best[k] for k in ["encoding", "target_encoding", "model", "ok",
                                                          "median_rel_err", "ci_low", "ci_high", "device"]}}
         for name, rivals in (("raw", table[(table["model"] == best["model"]) & (table["encoding"] == "raw")]),
@@ -271,37 +274,46 @@ def sweep_arguments(records):
     return argv
 
 
-def planned_keys(argv):
-    """The record keys that `python -m bench.run ARGV` plans; None when it cannot plan (e.g. custom targets)."""
+def planned_keys(argv, device="cpu"):
+    """The record keys that `python -m bench.run ARGV` plans on `device`; None when it cannot plan them
+    (targets that are not built in, models or encodings this version does not know)."""
     from bench.run import parser, train_config
     from bench.sweep import plan
     from bench.targets import load_targets
 
-    args = parser().parse_args(argv)
-    targets = load_targets(args.targets_file)
-    if any(name not in targets for name in args.targets):
+    try:
+        args = parser().parse_args(argv)
+        targets = load_targets(args.targets_file)
+        cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
+                        args.seeds, train_config(args), args.train_size, device)
+    except (UserError, KeyError, SystemExit):
         return None
-    cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
-                    args.seeds, train_config(args), args.train_size)
     return {c.key for c in cells}
+
+
+def sweep_keys(sweep, device="cpu"):
+    """Every record key a built-in sweep plans."""
+    return set().union(*(planned_keys(list(command), device) or set() for command in sweep.commands))
 
 
 def reproduction(records, out):
     """Markdown lines: the commands that reproduce the records (a built-in sweep's when they are exactly its
     runs, else one rebuilt from the configs), the report command, and how exactly they match."""
     recorded = {r["key"] for r in records}
+    device = records[0]["config"].get("device_type", "cpu")
     for sweep in (DEFAULT_SWEEP, QUICK_SWEEP):
-        if set().union(*(planned_keys(list(command)) for command in sweep.commands)) == recorded:
+        if sweep_keys(sweep, device) == recorded:
             flag = " --quick" if sweep is QUICK_SWEEP else ""
             return ["```", *(f"python -m bench.run {shlex.join([*command, '--out', str(out)])}"
                              for command in sweep.commands),
                     f"python -m bench.report --out {shlex.quote(str(out))}", "```", "",
                     f"These are the {sweep.name} sweep's {len(recorded)} runs: `python -m bench.report{flag}` runs "
                     "exactly these commands when the results folder has no records."]
-    argv = sweep_arguments(records)
-    planned = planned_keys(argv)
+    argv = sweep_arguments(records) + (["--device", "cuda"] if device == "cuda" else [])
+    planned = planned_keys(argv, device)
     if planned is None:
-        note = "Some targets are not built in: add --targets-file FILE for them."
+        note = ("This version cannot plan these runs again (targets that are not built in need --targets-file "
+                "FILE; or a model or encoding is no longer registered).")
     elif planned == recorded:
         note = f"It plans exactly the {len(recorded)} runs recorded here (finished runs are skipped, not redone)."
     elif recorded <= planned:
@@ -580,10 +592,12 @@ CONVERGENCE_NOTE = (
     "whole batched ensemble.")
 THROUGHPUT_NOTE = (
     "Training samples/s: samples through the optimizer per second for the Torch models, training rows over fit "
-    "time for scikit-learn; a batched `mlp` ensemble trains all its members in one pass.")
+    "time for scikit-learn; a batched `mlp` ensemble trains all its members in one pass. The device's "
+    "matmul ceiling, and the share of it the ensemble reaches, are in `throughput-<device>.csv` "
+    "(`python -m bench.throughput`).")
 
 
-def summary_markdown(runs, tables, heads, figures, broken, reproduce):
+def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0):
     """The whole summary.md, top to bottom."""
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
@@ -596,6 +610,10 @@ def summary_markdown(runs, tables, heads, figures, broken, reproduce):
                       + "times and throughput are not GPU numbers."]
     if broken:
         lines += ["", f"**{len(broken)} record file(s) could not be read** and are left out: {', '.join(broken)}."]
+    if other_budgets:
+        lines += ["", f"**{other_budgets} run(s) with other settings are left out**: per target and model this "
+                      "report keeps the most common settings (steps, sizes, ...); report the others from their own "
+                      "--out folder."]
     lines += ["", "## Headlines", ""]
     lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
     lines += ["", "## Ranking", "", RANKING_NOTE, ""]
@@ -648,19 +666,34 @@ def check_out(out):
 
 
 def run_sweep(sweep, out):
-    """Fill an empty results folder with `sweep` through bench.run."""
+    """Run `sweep` into `out` through bench.run (its finished runs are skipped, so this also resumes it)."""
     from bench import run
 
     commands = [[*command, "--out", str(out)] for command in sweep.commands]
-    print(f"no records in {runs_dir(out)}: running the {sweep.name} sweep first (about {sweep.minutes} min on "
-          "2 CPU cores):\n" + "\n".join(f"  python -m bench.run {shlex.join(argv)}" for argv in commands),
-          file=sys.stderr)
+    print(f"{runs_dir(out)} does not hold the whole {sweep.name} sweep: running it first (about {sweep.minutes} "
+          "min on 2 CPU cores from scratch; finished runs are skipped):\n"
+          + "\n".join(f"  python -m bench.run {shlex.join(argv)}" for argv in commands), file=sys.stderr)
     for argv in commands:
         run.sweep(run.parser().parse_args(argv))
 
 
+def one_budget(records):
+    """Per target and model, the runs of its most common settings (runs under another budget are not more
+    seeds of the same pipeline), and how many were left out."""
+    def budget(record):
+        return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
+
+    counts = Counter((r["target"], r["model"], budget(r)) for r in records)
+    chosen = {}
+    for (target, model, settings), _ in counts.most_common():
+        chosen.setdefault((target, model), settings)
+    kept = [r for r in records if chosen[(r["target"], r["model"])] == budget(r)]
+    return kept, len(records) - len(kept)
+
+
 def write_report(records, broken, out):
     """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written."""
+    records, other_budgets = one_budget(records)
     runs = runs_frame(records)
     ranked = ranking(runs)
     heads = headlines(ranked)
@@ -684,7 +717,7 @@ def write_report(records, broken, out):
         plt.close(figure)
         figures[name] = FIGURES[name]
         written.append(path.name)
-    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(records, out))
+    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(records, out), other_budgets)
     (out / "summary.md").write_text(summary)
     return written + ["summary.md"]
 
@@ -694,8 +727,10 @@ def main(argv=None):
     out = Path(args.out)
     check_out(out)
     records, broken = load_records(out)
-    if not records and not broken:
-        run_sweep(QUICK_SWEEP if args.quick else DEFAULT_SWEEP, out)
+    sweep = QUICK_SWEEP if args.quick else DEFAULT_SWEEP
+    recorded = {r.get("key") for r in records}
+    if not broken and recorded < sweep_keys(sweep):  # empty, or a built-in sweep that was interrupted
+        run_sweep(sweep, out)
         records, broken = load_records(out)
     for name in broken:
         print(f"warning: {runs_dir(out) / name} is not a readable record; left out of the report", file=sys.stderr)

@@ -3,6 +3,7 @@
 Finished runs (same full config) are never redone unless --redo; each run is one JSON record in <out>/runs.
 """
 
+import math
 import sys
 import time
 from dataclasses import fields
@@ -12,7 +13,7 @@ from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
 from bench.registry import MODELS
-from bench.sweep import execute, pending, plan
+from bench.sweep import backend, execute, pending, plan
 from bench.targets import load_targets
 from bench.train import TrainConfig
 
@@ -63,7 +64,7 @@ def train_config(args):
             values[key] = getattr(args, key)
     config = TrainConfig(**values)
     problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "test_size", "eval_every",
-                            "curve_points") if getattr(config, k) <= 0] + (["lr"] if config.lr <= 0 else [])
+                            "curve_points") if getattr(config, k) <= 0] + ([] if 0 < config.lr < math.inf else ["lr"])
     if problems:
         raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")
     if config.schedule not in ("cosine", "constant"):
@@ -93,9 +94,9 @@ def sweep(args, quiet=False):
     cli.choose("target encoding", args.target_encodings, list(TARGET_ENCODINGS))
     cli.choose("model", args.models, list(MODELS))
     config = train_config(args)
-    device = cli.resolve_device(args.device)
+    device = cli.resolve_device(args.device, remote=args.scheduler is not None)
     cells, left_out = plan([targets[n] for n in chosen], args.encodings, args.target_encodings, args.models,
-                           args.seeds, config, args.train_size)
+                           args.seeds, config, args.train_size, device)
     if not cells:
         reasons = "; ".join(f"{what}: {why}" for what, why in left_out.items())
         raise UserError(f"nothing to run, every cell was skipped ({reasons}); change --models, --encodings "
@@ -103,11 +104,14 @@ def sweep(args, quiet=False):
     for what, why in left_out.items():
         print(f"note: skipping {what}: {why}", file=sys.stderr)
     prepare_out(args.out)
+    workers = backend(args.jobs, args.scheduler)
     todo, done = pending(cells, args.out, args.redo)
     print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "
           f"on {device}", file=sys.stderr)
     tick = time.perf_counter()
-    written = execute(todo, args.out, device, args.jobs, args.scheduler, progress=not quiet) if todo else []
+    written = execute(todo, args.out, device, workers, progress=not quiet) if todo else []
+    if not todo:
+        workers.close()
     failed = sum(r["status"] != "ok" for r in written)
     print(f"wrote {len(written)} records to {args.out}/runs in {time.perf_counter() - tick:.0f} s"
           + (f" ({failed} not ok: diverged or failed)" if failed else ""), file=sys.stderr)

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
-from bench.records import config_key, environment, existing_keys, write_record
+from bench.records import config_key, environment, finished_keys, write_record
 from bench.registry import MODELS
 from bench.train import device_name
 
@@ -31,12 +31,13 @@ class Cell:
     model: str
     seed: int
     settings: dict = field(hash=False)
+    device_type: str = "cpu"  # data are drawn on the sweep's device, so its type decides the numbers
 
     @property
     def config(self):
         return {"target": self.target.name, "target_definition": self.target.definition(),
                 "encoding": self.encoding, "target_encoding": self.target_encoding, "model": self.model,
-                "seed": self.seed, "settings": self.settings}
+                "seed": self.seed, "settings": self.settings, "device_type": self.device_type}
 
     @property
     def key(self):
@@ -54,7 +55,7 @@ class Job:
     cells: list
 
 
-def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None):
+def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None, device="cpu"):
     """Every valid cell of the grid, and a note for each kind of cell that was left out and why."""
     for encoding in encodings:
         check_input_encoding(encoding)
@@ -81,8 +82,8 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
                             f"it takes only {', '.join(model.target_encodings)}")
                         continue
                     settings = model.settings(config, train_size)
-                    cells += [Cell(target, encoding, target_encoding, model_name, seed, settings)
-                              for seed in range(seeds)]
+                    cells += [Cell(target, encoding, target_encoding, model_name, seed, settings,
+                                   torch.device(device).type) for seed in range(seeds)]
     return cells, skipped
 
 
@@ -106,7 +107,7 @@ def run_job(job, device, threads):
     pairs = [(c.encoding, c.target_encoding) for c in job.cells]
     try:
         results = MODELS[job.model].run(job.target, job.seed, pairs, job.settings, device)
-    except (ValueError, RuntimeError, UserError, MemoryError) as error:
+    except Exception as error:  # any failure fails this job's runs, never the sweep
         results = [{"status": "failed", "error": f"{type(error).__name__}: {error}", "metrics": None}] * len(pairs)
     memory = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if torch.device(device).type == "cuda":
@@ -130,20 +131,19 @@ def run_job(job, device, threads):
 
 
 def pending(cells, out, redo=False):
-    """The cells without a record in `out` (all of them with redo) and how many were skipped."""
-    done = set() if redo else existing_keys(out)
+    """The cells without a finished record in `out` (all of them with redo) and how many were skipped."""
+    done = set() if redo else finished_keys(out)
     todo = [c for c in cells if c.key not in done]
     return todo, len(cells) - len(todo)
 
 
-def execute(cells, out, device, jobs=1, scheduler=None, progress=True):
-    """Run the cells' jobs and write each record as its job returns; returns the records written."""
+def execute(cells, out, device, backend, progress=True):
+    """Run the cells' jobs on `backend` (from `backend()`) and write each record as its job returns."""
     work = group(cells)
-    threads = max(1, (os.cpu_count() or 1) // jobs) if scheduler is None else 1
     written = []
-    with tqdm(total=len(cells), unit="run", disable=not progress, desc="runs") as bar, _backend(jobs, scheduler):
+    with backend, tqdm(total=len(cells), unit="run", disable=not progress, desc="runs") as bar:
         parallel = Parallel(return_as="generator_unordered")
-        for records in parallel(delayed(run_job)(job, device, threads) for job in work):
+        for records in parallel(delayed(run_job)(job, device, backend.threads) for job in work):
             for record in records:
                 write_record(out, record)
                 written.append(record)
@@ -151,26 +151,27 @@ def execute(cells, out, device, jobs=1, scheduler=None, progress=True):
     return written
 
 
-def _backend(jobs, scheduler):
+def backend(jobs=1, scheduler=None):
+    """Where jobs run: `jobs` local processes, or the dask cluster at `scheduler` (connected now, so that a
+    bad address fails before any work)."""
     if scheduler is None:
-        return parallel_config(n_jobs=jobs)
+        return Backend(parallel_config(n_jobs=jobs), threads=max(1, (os.cpu_count() or 1) // jobs))
     try:
         from dask.distributed import Client
     except ImportError:
         raise UserError("--scheduler needs dask.distributed; pip install -e \".[dask]\"") from None
     try:
         client = Client(scheduler, timeout="5s")
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:
         raise UserError(f"cannot reach the dask scheduler at {scheduler} ({error}); check the address") from None
-    return _DaskBackend(client)
+    return Backend(parallel_config(backend="dask"), threads=1, client=client)
 
 
-class _DaskBackend:
-    """joblib's dask backend bound to a client, closing the client afterwards."""
+class Backend:
+    """A joblib parallel_config, the torch threads each job may use, and the dask client to close after."""
 
-    def __init__(self, client):
-        self.client = client
-        self.config = parallel_config(backend="dask")
+    def __init__(self, config, threads, client=None):
+        self.config, self.threads, self.client = config, threads, client
 
     def __enter__(self):
         self.config.__enter__()
@@ -178,4 +179,8 @@ class _DaskBackend:
 
     def __exit__(self, *exc):
         self.config.__exit__(*exc)
-        self.client.close()
+        self.close()
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()

@@ -52,6 +52,10 @@ def parse_formula(text, names, where):
     if unknown:
         raise UserError(f"{where}: unknown name(s) {', '.join(unknown)}; declare them as variables "
                         f"or constants (known: {', '.join(names) or 'none'})")
+    unsupported = sorted({type(f).__name__ for f in expr.atoms(sympy.Function)} - set(_TORCH_FUNCTIONS))
+    if unsupported:
+        raise UserError(f"{where}: unsupported function(s) {', '.join(unsupported)}; use "
+                        f"{', '.join(sorted(set(_SYMPY_FUNCTIONS) - {'pi'}))}")
     if expr.has(sympy.I, sympy.zoo, sympy.nan):
         raise UserError(f"{where}: {text!r} is not real-valued; remove the imaginary unit or division by 0")
     return expr
@@ -83,6 +87,7 @@ class Target:
     description: str = ""
     scale: sympy.Expr | None = None
     products: list[str] = field(default_factory=list)
+    source: dict = field(default_factory=dict)  # the TOML table (and constants) as written
 
     @property
     def names(self):
@@ -93,11 +98,8 @@ class Target:
         return [sympy.Symbol(name) for name in self.names]
 
     def definition(self):
-        """The target as plain data: what decides its numbers, hashed into every run's config."""
-        return {"formula": self.formula, "scale": None if self.scale is None else str(self.scale),
-                "products": list(self.products),
-                "variables": {v.name: {"low": str(v.low), "high": str(v.high), "dist": v.dist, "sign": v.sign}
-                              for v in self.variables}}
+        """The target as written in its TOML (constants included): hashed into every run's config."""
+        return self.source
 
     def evaluate(self, X):
         """y = f(X) for X of shape (n, d), in X's dtype and on its device."""
@@ -125,7 +127,13 @@ class Target:
 
     def check(self):
         """Raise UserError now, before any run, if the domain cannot be sampled (bad bounds, mostly NaN)."""
-        self.sample(1024, seed=0)
+        try:
+            self.sample(1024, seed=0)
+        except UserError:
+            raise
+        except Exception as error:  # e.g. an operation torch cannot apply to these values
+            raise UserError(f"target {self.name!r}: cannot evaluate it on its domain ({type(error).__name__}: "
+                            f"{error}); simplify the formula or its bounds") from None
 
     def sample(self, n, seed, device="cpu"):
         """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn."""
@@ -164,6 +172,9 @@ class Target:
                 x = torch.exp(torch.log(low) + (torch.log(high) - torch.log(low)) * u)
             else:
                 low, high = torch.ceil(low), torch.ceil(high)
+                if bool((low >= high).any()):
+                    raise UserError(f"target {self.name!r}: integer variable {v.name} has no integer in "
+                                    "[low, high) on some draws; widen its bounds")
                 x = torch.minimum(torch.floor(low + (high - low) * u), high - 1)
             if v.sign == "-":
                 x = -x
@@ -246,7 +257,9 @@ def _parse_target(name, table, constant_values, where):
     products = table.get("products", [])
     if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
         raise UserError(f"{where}: products must be a list of strings, e.g. [\"x3*x4\"]")
-    target = Target(name, table["formula"], variables, expr, str(table.get("description", "")), scale, products)
+    source = {"table": table, "constants": {k: constant_values[k] for k in sorted(constant_values)}}
+    target = Target(name, table["formula"], variables, expr, str(table.get("description", "")), scale, products,
+                    source)
     target.product_exponents()  # validates the products now rather than at encoding time
     return target
 
@@ -260,11 +273,12 @@ def parse_targets(text, where):
     unknown = sorted(set(document) - {"constants", "targets"})
     if unknown:
         raise UserError(f"{where}: unknown table(s) {', '.join(unknown)}; use [constants] and [targets.NAME]")
-    constants = document.get("constants", {})
+    constants, targets = document.get("constants", {}), document.get("targets", {})
+    if not isinstance(constants, dict) or not isinstance(targets, dict):
+        raise UserError(f"{where}: [constants] and [targets] must be tables; write [constants] and [targets.NAME]")
     for key, value in constants.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise UserError(f"{where}: constant {key!r} must be a finite number, got {value!r}")
-    targets = document.get("targets", {})
     if not targets:
         raise UserError(f"{where}: no targets; add a [targets.NAME] table")
     return {name: _parse_target(name, table, constants, where) for name, table in targets.items()}
@@ -275,9 +289,11 @@ def load_targets(files=()):
     targets = parse_targets(BUILTIN_FILE.read_text(), str(BUILTIN_FILE.name))
     for file in files:
         try:
-            text = Path(file).read_text()
+            text = Path(file).read_text(encoding="utf-8")
         except OSError as error:
             raise UserError(f"cannot read targets file {file} ({error.strerror}); check the path") from None
+        except UnicodeDecodeError:
+            raise UserError(f"targets file {file} is not UTF-8 text; save it as UTF-8") from None
         for name, target in parse_targets(text, str(file)).items():
             if name in targets:
                 raise UserError(f"{file}: target {name!r} is already defined; rename it")

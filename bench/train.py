@@ -124,8 +124,9 @@ def predict(model, Z, chunk=32_768):
 
 
 def decode(members, encoded):
-    """Predictions on y's scale (float64), one row per member."""
-    return [m.target_encoder.inverse_transform(encoded[i].double()[:, None])[:, 0] for i, m in enumerate(members)]
+    """Predictions on y's scale (float64), one row per member; a non-finite output stays NaN."""
+    encoded = torch.where(torch.isfinite(encoded), encoded, torch.nan).double()
+    return [m.target_encoder.inverse_transform(encoded[i][:, None])[:, 0] for i, m in enumerate(members)]
 
 
 def train_members(target, seed, members, data, config, device, periodic=False):
@@ -194,10 +195,6 @@ def device_name(device):
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"cpu ({torch.get_num_threads()} threads)"
-
-
-def config_dict(config):
-    return asdict(config)
 
 
 def run_mlp(target, seed, cells, settings, device):

@@ -22,6 +22,9 @@ FILES = {
                     'y = { low = 1, high = "x" }\n',
     "dist.toml": '[targets.t]\nformula = "x"\n[targets.t.variables]\nx = { low = 1, high = 2, dist = "normal" }\n',
     "empty.toml": "# nothing here\n",
+    "function.toml": '[targets.t]\nformula = "erf(x)"\n[targets.t.variables]\nx = { low = 1, high = 2 }\n',
+    "not_table.toml": "targets = 3\n",
+    "no_integer.toml": '[targets.t]\nformula = "n"\n[targets.t.variables]\nn = { low = 1.2, high = 1.8, dist = "integer" }\n',
     "no_products.toml": GOOD_TARGET,
 }
 CASES = [  # (arguments, a fragment the one-line message must contain)
@@ -55,6 +58,12 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--targets-file", "no_products.toml", "--targets", "t", "--encodings", "product"], "nothing to run"),
     (["--out", "a_file/results"], "cannot write results to"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--targets-file", "function.toml"], "unsupported function(s) erf; use"),
+    (["--targets-file", "not_table.toml"], "must be tables"),
+    (["--targets-file", "no_integer.toml", "--targets", "t"], "has no integer in [low, high)"),
+    (["--targets-file", "latin1.toml"], "is not UTF-8 text"),
+    (["--scheduler", "no-port-here"], "cannot reach the dask scheduler at no-port-here"),
+    (["--set", "lr=nan"], "lr must be positive"),
 ]
 if not torch.cuda.is_available():
     CASES.append((["--device", "cuda"], "CUDA is not available here; use --device cpu"))
@@ -67,6 +76,7 @@ def workspace(tmp_path_factory):
     for name, text in FILES.items():
         (root / name).write_text(text)
     (root / "a_file").write_text("not a folder")
+    (root / "latin1.toml").write_bytes('[targets.t]\ndescription = "café"\n'.encode("latin-1"))
     runs = root / "results" / "runs"
     runs.mkdir(parents=True)
     (runs / "seed_mlp_log_asinh_s0_0123456789abcdef.json").write_text('{"status": "ok"}')

@@ -222,3 +222,29 @@ def test_records_of_the_quick_sweep_reproduce_as_its_commands(tmp_path):
     records, _ = load_records(tmp_path)
     lines = report.reproduction(records, tmp_path)
     assert "quick sweep" in lines[-1] and lines[1].startswith("python -m bench.run --targets seed,seed-coded")
+
+
+def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
+    records = [record("mlp", "log", "none", 0, 0.001), record("mlp", "log", "none", 1, status="diverged"),
+               record("mlp", "log", "asinh", 0, 0.01), record("mlp", "log", "asinh", 1, 0.03)]
+    heads = report.headlines(report.ranking(report.runs_frame(records)))
+    assert (heads.loc[0, "target_encoding"], heads.loc[0, "median_rel_err"]) == ("asinh", pytest.approx(0.02))
+
+
+def test_runs_under_another_budget_are_left_out_not_pooled_as_seeds():
+    longer = record(seed=0, err=0.001)
+    longer["config"]["settings"] = {**longer["config"]["settings"], "steps": 9999}
+    kept, left_out = report.one_budget([record(seed=0), record(seed=1), longer])
+    assert left_out == 1 and all(r["config"]["settings"]["steps"] == 100 for r in kept)
+
+
+def test_an_interrupted_built_in_sweep_is_resumed(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(report, "sweep_keys", lambda sweep, device="cpu": {"a", "b"})
+    monkeypatch.setattr(report, "run_sweep", lambda sweep, out: calls.append(sweep.name))
+    monkeypatch.setattr(report, "write_report", lambda records, broken, out: [])
+    runs_dir(tmp_path).mkdir()
+    write_record(tmp_path, {**record(), "key": "a"})
+    assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]
+    write_record(tmp_path, {**record(seed=1), "key": "b"})
+    assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]  # complete: nothing to run

@@ -126,3 +126,16 @@ def test_records_are_plain_json(tmp_path):
     [path] = (tmp_path / "runs").glob("*.json")
     record = json.loads(path.read_text())
     assert path.name.startswith("seed_mlp_log_asinh_s0_") and record["key"] in path.name
+
+
+def test_failed_runs_are_tried_again_and_finished_ones_are_not(tmp_path, capsys):
+    args = ["--targets", "seed", "--encodings", "log", "--target-encodings", "none,asinh", "--out", str(tmp_path)]
+    run(*args)
+    paths = sorted((tmp_path / "runs").glob("*.json"))
+    failed = json.loads(paths[0].read_text()) | {"status": "failed", "error": "RuntimeError: out of memory"}
+    paths[0].write_text(json.dumps(failed))
+    kept = paths[1].stat().st_mtime_ns
+    capsys.readouterr()
+    run(*args)
+    assert "1 already recorded" in capsys.readouterr().err
+    assert json.loads(paths[0].read_text())["status"] == "ok" and paths[1].stat().st_mtime_ns == kept
