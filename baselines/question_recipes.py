@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 import torch
+from bench.encodings import build_input_encoder
 from torch import nn
 
-from bench.encodings import build_input_encoder
 from bench.metrics import convergence, regression_metrics, rel_err_quantiles, relative_errors
 from bench.train import derive_seed, device_name, synchronize
 

@@ -5,10 +5,11 @@ Each baseline has a default training-set size that keeps one fit under about a m
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
+from bench.encodings import build_input_encoder, build_target_encoder
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression, RidgeCV
@@ -16,7 +17,6 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 
-from bench.encodings import build_input_encoder, build_target_encoder
 from bench.metrics import regression_metrics, rel_err_quantiles
 from bench.train import derive_seed
 
@@ -53,11 +53,13 @@ def make_regressor(model, encoding, target_encoding, target, seed):
 
 
 def run_baseline(model, target, seed, cells, settings, device):
-    """Fit and score each (encoding, target encoding) cell; baselines run on the CPU whatever `device` is."""
-    X_train, y_train, rejected = target.sample(settings["train_size"], derive_seed(seed, "train"))
-    X_test, y_test, _ = target.sample(settings["test_size"], derive_seed(seed, "test"))
+    """Fit and score each (encoding, target encoding) cell. Data are drawn on `device`, like every model's,
+    so all models of a sweep share the test set; scikit-learn then fits on the CPU."""
+    X_train, y_train, rejected = target.sample(settings["train_size"], derive_seed(seed, "train"), device)
+    X_test, y_test, _ = target.sample(settings["test_size"], derive_seed(seed, "test"), device)
     scale = target.evaluate_scale(X_test)
-    X_train, y_train, X_test, y_test = (t.numpy() for t in (X_train, y_train, X_test, y_test))
+    scale = None if scale is None else scale.cpu()
+    X_train, y_train, X_test, y_test = (t.cpu().numpy() for t in (X_train, y_train, X_test, y_test))
     results = []
     for encoding, target_encoding in cells:
         regressor = make_regressor(model, encoding, target_encoding, target, derive_seed(seed, "init", model))

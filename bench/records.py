@@ -31,16 +31,20 @@ def runs_dir(out):
     return Path(out) / "runs"
 
 
-def prepare_out(out):
-    """Create <out>/runs and check that it is writable, before any work is done."""
-    runs = runs_dir(out)
+def ensure_writable(folder, what):
+    """Create `folder` and check that a file can be written in it, before any work is done."""
     try:
-        runs.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=runs, prefix=".probe-"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
             pass
     except OSError as error:
-        raise UserError(f"cannot write results to {out} ({error.strerror}); choose another --out") from None
-    return runs
+        raise UserError(f"cannot write {what} to {folder} ({error.strerror}); choose another --out") from None
+
+
+def prepare_out(out):
+    """Create <out>/runs, writable, before any work is done."""
+    ensure_writable(runs_dir(out), "results")
+    return runs_dir(out)
 
 
 def finished_keys(out):

@@ -4,9 +4,9 @@ A model runs a job: one (target, seed, settings) and a list of (encoding, target
 `settings` are the parts of the sweep's TrainConfig the model uses; they are hashed into each record.
 """
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Callable
 
 from baselines.question_recipes import run_recipe
 from baselines.sklearn_models import BASELINES, run_baseline

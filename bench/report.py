@@ -8,7 +8,6 @@ import json
 import os
 import shlex
 import sys
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from scipy import stats
 from bench import cli
 from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
-from bench.records import load_frame, load_records, runs_dir
+from bench.records import ensure_writable, load_frame, load_records, runs_dir
 from bench.registry import MODELS
 from bench.run import DEFAULT_ENCODINGS
 
@@ -392,9 +391,10 @@ def plot_final_error(runs):
     grid.set(yscale="log")
     for ax in grid.axes.flat:
         log_ticks(ax.yaxis, data["median_rel_err"])
+        plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
     grid.set_axis_labels("input encoding", "median rel. error")
     grid.set_titles(row_template="{row_name}", col_template="target {col_name}")
-    legend_below(grid, "target encoding")
+    sns.move_legend(grid, "upper left", bbox_to_anchor=(1.0, 0.98), title="target encoding", frameon=False)
     grid.figure.suptitle(f"Final median {REL_ERR} on the test set\npoint: mean over seeds, bar: min–max",
                          y=1.0, va="bottom")
     return grid.figure
@@ -478,13 +478,14 @@ def short_rate(value):
 
 
 def plot_throughput(table):
-    """Training and inference samples/s per model (log axis), labelled with device and ensemble size."""
+    """Training and inference samples/s of each model's job (log axis): an ensemble counts the samples of all
+    its members, since one batched pass serves them all; labelled with device and ensemble size."""
     if table.empty:
         return None
     labels = [f"{r.model}\n{r.device}" + (f", ensemble of {r.ensemble_size:.0f}" if r.ensemble_size > 1 else "")
               for r in table.itertuples()]
-    data = (table.assign(label=labels)
-            .rename(columns={"train_samples_per_s": "training", "infer_samples_per_s": "inference"})
+    data = (table.assign(label=labels, training=table["train_samples_per_s"] * table["ensemble_size"],
+                         inference=table["infer_samples_per_s"] * table["ensemble_size"])
             .melt(id_vars="label", value_vars=["training", "inference"], var_name="phase", value_name="rate"))
     fig, ax = plt.subplots(figsize=(8, 0.75 * len(table) + 1.5), constrained_layout=True)
     sns.barplot(data=data, y="label", x="rate", hue="phase", ax=ax, orient="h")
@@ -492,8 +493,8 @@ def plot_throughput(table):
     for bars in ax.containers:
         ax.bar_label(bars, labels=[short_rate(bar.get_width()) for bar in bars], padding=3, fontsize="small")
     ax.set_xlim(right=ax.get_xlim()[1] * 3)  # room for the labels
-    ax.set(xlabel="samples per second per model (log scale)", ylabel="",
-           title="Throughput (a batched ensemble trains all its members at once)")
+    ax.set(xlabel="model-samples per second (log scale; an ensemble's members counted together)", ylabel="",
+           title="Throughput per model family and device")
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), title=None, frameon=False)
     return fig
 
@@ -657,12 +658,7 @@ def check_out(out):
     runs = runs_dir(out)
     if runs.exists() and not (runs.is_dir() and os.access(runs, os.R_OK | os.X_OK)):
         raise UserError(f"cannot read the records in {runs}; check its permissions or choose another --out")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
-            pass
-    except OSError as error:
-        raise UserError(f"cannot write the report to {out} ({error.strerror}); choose another --out") from None
+    ensure_writable(out, "the report")
 
 
 def run_sweep(sweep, out):

@@ -7,7 +7,7 @@ training pool, the test set and the batch order, and differ in encoding and init
 import math
 import time
 import zlib
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import torch
@@ -76,14 +76,21 @@ class Member:
     target_encoder: object
 
 
-def encode_member(target, data, encoding, target_encoding):
-    """Fit both encoders on the training pool only, then encode the pool and the test set."""
-    encoder = build_input_encoder(encoding, target).fit(data.X_train)
-    target_encoder = build_target_encoder(target_encoding, target).fit(data.y_train[:, None])
-    return Member(encoding, target_encoding,
-                  encoder.transform(data.X_train).float(),
-                  target_encoder.transform(data.y_train[:, None])[:, 0].float(),
-                  encoder.transform(data.X_test).float(), target_encoder)
+def encode_member(target, data, encoding, target_encoding, cache=None):
+    """Fit both encoders on the training pool only, then encode the pool and the test set.
+
+    `cache` (a dict) shares each fitted encoding between the members of one group: an input encoding is
+    fitted once however many target encodings it is paired with, and likewise the other way round.
+    """
+    cache = {} if cache is None else cache
+    if ("x", encoding) not in cache:
+        encoder = build_input_encoder(encoding, target).fit(data.X_train)
+        cache["x", encoding] = encoder.transform(data.X_train).float(), encoder.transform(data.X_test).float()
+    if ("y", target_encoding) not in cache:
+        target_encoder = build_target_encoder(target_encoding, target).fit(data.y_train[:, None])
+        cache["y", target_encoding] = target_encoder.transform(data.y_train[:, None])[:, 0].float(), target_encoder
+    (Z_train, Z_test), (t_train, target_encoder) = cache["x", encoding], cache["y", target_encoding]
+    return Member(encoding, target_encoding, Z_train, t_train, Z_test, target_encoder)
 
 
 def stack_padded(tensors):
@@ -175,7 +182,7 @@ def train_members(target, seed, members, data, config, device, periodic=False):
         "train_seconds": train_seconds,
     }
     results = []
-    for m, member in enumerate(members):
+    for m in range(len(members)):
         prediction = y_hat[m].cpu().numpy()
         result = {"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
                   "rejected_share": data.rejected}
@@ -201,10 +208,10 @@ def run_mlp(target, seed, cells, settings, device):
     """The `mlp` model's job: every (encoding, target encoding) cell trained as one ensemble."""
     config = TrainConfig(**settings)
     data = sample_data(target, seed, config, device)
-    results, members, slots = [None] * len(cells), [], []
+    results, members, slots, cache = [None] * len(cells), [], [], {}
     for slot, (encoding, target_encoding) in enumerate(cells):
         try:
-            members.append(encode_member(target, data, encoding, target_encoding))
+            members.append(encode_member(target, data, encoding, target_encoding, cache))
             slots.append(slot)
         except ValueError as error:
             results[slot] = {"status": "failed", "error": f"encoding failed: {error}", "metrics": None}

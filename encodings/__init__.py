@@ -4,8 +4,8 @@ An input-encoding spec is one name or several joined by '+', applied left to rig
 appends the target's products, then takes logs. A target encoding is a single name.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from sklearn.pipeline import make_pipeline
 

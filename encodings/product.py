@@ -4,6 +4,8 @@ import torch
 
 from .base import TensorTransformer
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
 
 class Products(TensorTransformer):
     """Appends coefficient · Π x_j^p_j for each declared product; the inverse drops the added columns.
@@ -26,7 +28,8 @@ class Products(TensorTransformer):
             for column, power in powers.items():
                 value = value * X[:, column] ** power
             columns.append(value)
-        extra = torch.nan_to_num(torch.stack(columns, dim=1))  # 1/0 would be inf: keep it finite
+        # 1/0 would be inf and 0**-1 NaN: keep every value finite, also once cast to float32
+        extra = torch.nan_to_num(torch.stack(columns, dim=1), nan=0.0, posinf=FLOAT32_MAX, neginf=-FLOAT32_MAX)
         return torch.cat([X, extra], dim=1)
 
     def _inverse(self, Z):

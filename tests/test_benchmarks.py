@@ -8,8 +8,8 @@ extra_info["samples"] is what one call processes; conftest adds samples/s to the
 from dataclasses import replace
 
 import pytest
-
 from bench.encodings import INPUT_ENCODINGS, build_input_encoder, uses_periodic
+
 from bench.model import EnsembleMLP
 from bench.step import TrainingStep
 from bench.targets import load_targets

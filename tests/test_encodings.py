@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
+from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS, build_input_encoder, build_target_encoder
 from sklearn.base import clone
 
-from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS, build_input_encoder, build_target_encoder
 from bench.errors import UserError
 from bench.targets import load_targets
 from bench.train import Data, encode_member
