@@ -45,9 +45,9 @@ TARGETS = ("--targets", "seed,seed-coded")
 # target and seed), the question's two recipes, and the fast scikit-learn baselines; 3 seeds throughout.
 DEFAULT_SWEEP = Sweep("default", (
     (*TARGETS, "--encodings", "raw,minmax,standard,log,asinh,product+log,quantile,power,ple,periodic",
-     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "2500"),
+     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "2000"),
     (*TARGETS, "--encodings", "raw,standard", "--target-encodings", "none", "--models", "seed-asker,seed-answer",
-     "--seeds", "3", "--steps", "2500"),
+     "--seeds", "3", "--steps", "2000"),
     (*TARGETS, "--encodings", "raw,log", "--target-encodings", "none,asinh", "--models", "linear,ridge,hgb,knn",
      "--seeds", "3", "--train-size", "20000"),
 ), minutes=10)
