@@ -35,6 +35,7 @@ def parse_formula(text, names, where):
     if not isinstance(text, str):
         return sympy.Float(text) if isinstance(text, float) else sympy.Integer(text)
     # Declared names are swapped for placeholders first, so that names sympy reserves stay plain symbols.
+    original = text
     placeholders = {f"_v{i}_": sympy.Symbol(name) for i, name in enumerate(names)}
     by_name = {str(symbol): placeholder for placeholder, symbol in placeholders.items()}
     if by_name:
@@ -44,10 +45,10 @@ def parse_formula(text, names, where):
         expr = parse_expr(text, local_dict=placeholders | _SYMPY_FUNCTIONS,
                           transformations=standard_transformations + (convert_xor,))
     except Exception as error:  # sympy raises SyntaxError, TokenError, TypeError, ... for bad text
-        raise UserError(f"{where}: cannot parse {text!r} ({type(error).__name__}); "
+        raise UserError(f"{where}: cannot parse {original!r} ({type(error).__name__}); "
                         "write it in sympy syntax, e.g. 'x5/x2 - sqrt(x1)*exp(-x3)'") from None
     if not isinstance(expr, sympy.Expr):
-        raise UserError(f"{where}: {text!r} is not an arithmetic expression; write e.g. 'x1*x2'")
+        raise UserError(f"{where}: {original!r} is not an arithmetic expression; write e.g. 'x1*x2'")
     unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)
     if unknown:
         raise UserError(f"{where}: unknown name(s) {', '.join(unknown)}; declare them as variables "
@@ -57,7 +58,7 @@ def parse_formula(text, names, where):
         raise UserError(f"{where}: unsupported function(s) {', '.join(unsupported)}; use "
                         f"{', '.join(sorted(set(_SYMPY_FUNCTIONS) - {'pi'}))}")
     if expr.has(sympy.I, sympy.zoo, sympy.nan):
-        raise UserError(f"{where}: {text!r} is not real-valued; remove the imaginary unit or division by 0")
+        raise UserError(f"{where}: {original!r} is not real-valued; remove the imaginary unit or division by 0")
     return expr
 
 

@@ -49,7 +49,7 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--targets-file", "low_high.toml"], "low (3) >= high (1); make low < high"),
     (["--targets-file", "log_bound.toml"], "log-uniform needs 0 < low"),
     (["--targets-file", "later.toml"], "refers to y, which is not declared before it"),
-    (["--targets-file", "malformed.toml"], "cannot parse"),
+    (["--targets-file", "malformed.toml"], "cannot parse 'x**/2'"),
     (["--targets-file", "undeclared.toml"], "unknown name(s) z; declare them"),
     (["--targets-file", "mostly_nan.toml", "--targets", "t"], "of draws give y that is NaN"),
     (["--targets-file", "dynamic.toml", "--targets", "t"], "variable y has low >= high on some draws"),
