@@ -58,7 +58,8 @@ def train_config(args):
         try:
             values[key] = kind(value)
         except ValueError:
-            raise UserError(f"--set {key}: expected a {kind.__name__}, got {value!r}") from None
+            raise UserError(f"--set {key}: expected {'a whole number' if kind is int else 'a number'}, "
+                            f"got {value!r}") from None
     for key in ("steps", "test_size"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
@@ -112,9 +113,9 @@ def sweep(args, quiet=False):
     written = execute(todo, args.out, device, workers, progress=not quiet) if todo else []
     if not todo:
         workers.close()
-    failed = sum(r["status"] != "ok" for r in written)
+    not_ok = [r for r in written if r["status"] != "ok"]
     print(f"wrote {len(written)} records to {args.out}/runs in {time.perf_counter() - tick:.0f} s"
-          + (f" ({failed} not ok: diverged or failed)" if failed else ""), file=sys.stderr)
+          + (f" ({len(not_ok)} not ok, e.g. {not_ok[0]['error']})" if not_ok else ""), file=sys.stderr)
     return written, done
 
 

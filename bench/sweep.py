@@ -151,11 +151,17 @@ def execute(cells, out, device, backend, progress=True):
     return written
 
 
+def cpu_budget():
+    """CPU threads this sweep may use: OMP_NUM_THREADS when set, else the cores this process may run on."""
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    return int(threads) if threads.isdigit() and int(threads) > 0 else len(os.sched_getaffinity(0))
+
+
 def backend(jobs=1, scheduler=None):
     """Where jobs run: `jobs` local processes, or the dask cluster at `scheduler` (connected now, so that a
     bad address fails before any work)."""
     if scheduler is None:
-        return Backend(parallel_config(n_jobs=jobs), threads=max(1, (os.cpu_count() or 1) // jobs))
+        return Backend(parallel_config(n_jobs=jobs), threads=max(1, cpu_budget() // jobs))
     try:
         from dask.distributed import Client
     except ImportError:

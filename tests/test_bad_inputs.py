@@ -39,7 +39,7 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--seeds", "0"], "must be at least 1"),
     (["--seeds", "two"], "expected a whole number"),
     (["--set", "widht=3"], "expected KEY=VALUE with KEY one of"),
-    (["--set", "lr=fast"], "--set lr: expected a float"),
+    (["--set", "lr=fast"], "--set lr: expected a number"),
     (["--set", "lr=-1"], "lr must be positive"),
     (["--set", "schedule=linear"], "unknown schedule 'linear'"),
     (["--set", "activation=swish"], "unknown activation 'swish'"),

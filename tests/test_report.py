@@ -248,3 +248,11 @@ def test_an_interrupted_built_in_sweep_is_resumed(tmp_path, monkeypatch):
     assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]
     write_record(tmp_path, {**record(seed=1), "key": "b"})
     assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]  # complete: nothing to run
+
+
+def test_a_folder_with_one_target_encoding_reports_without_error(tmp_path):
+    runs_dir(tmp_path).mkdir()
+    for seed in (0, 1):
+        write_record(tmp_path, record(seed=seed, err=0.1 + seed / 10))
+    assert report.main(["--out", str(tmp_path)]) == 0
+    assert (tmp_path / "final_error.png").exists() and (tmp_path / "summary.md").exists()

@@ -139,3 +139,12 @@ def test_failed_runs_are_tried_again_and_finished_ones_are_not(tmp_path, capsys)
     run(*args)
     assert "1 already recorded" in capsys.readouterr().err
     assert json.loads(paths[0].read_text())["status"] == "ok" and paths[1].stat().st_mtime_ns == kept
+
+
+def test_the_thread_budget_follows_omp_num_threads(monkeypatch):
+    from bench.sweep import backend, cpu_budget
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert cpu_budget() == 1 and backend(jobs=1).threads == 1
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert cpu_budget() >= 1 and backend(jobs=2).threads == max(1, cpu_budget() // 2)
