@@ -17,7 +17,7 @@ import torch
 from bench.encodings import build_input_encoder
 from torch import nn
 
-from bench.metrics import convergence, regression_metrics, rel_err_quantiles, relative_errors
+from bench.metrics import convergence, outcome, relative_errors
 from bench.train import derive_seed, device_name, synchronize
 
 HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE = 16, 1, 1e-2, 0.1, 1000
@@ -107,11 +107,6 @@ def _train_recipe(model, target, seed, encoding, settings, device):
               "throughput": {"device": device_name(device), "ensemble_size": 1,
                              "train_samples_per_s": step * batch_size / train_seconds,
                              "train_seconds": train_seconds, "infer_samples_per_s": len(prediction) / infer_seconds}}
-    if diverged_at is not None or not np.isfinite(prediction).all():
-        at = diverged_at or steps
-        return result | {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
-                         "diverged_at_step": at, "metrics": None}
     scale = target.evaluate_scale(X_test)
-    metrics = regression_metrics(prediction, y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy())
-    return result | {"status": "ok", "metrics": metrics,
-                     "rel_err_quantiles": rel_err_quantiles(prediction, y_test.cpu().numpy())}
+    return result | outcome(prediction, y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy(),
+                            diverged_at, steps)

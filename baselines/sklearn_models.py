@@ -19,7 +19,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 
-from bench.metrics import regression_metrics, rel_err_quantiles
+from bench.metrics import convergence, outcome
 from bench.train import derive_seed
 
 
@@ -60,7 +60,7 @@ def run_baseline(model, target, seed, cells, settings, device):
     X_train, y_train, rejected = target.sample(settings["train_size"], derive_seed(seed, "train"), device)
     X_test, y_test, _ = target.sample(settings["test_size"], derive_seed(seed, "test"), device)
     scale = target.evaluate_scale(X_test)
-    scale = None if scale is None else scale.cpu()
+    scale = None if scale is None else scale.cpu().numpy()
     X_train, y_train, X_test, y_test = (t.cpu().numpy() for t in (X_train, y_train, X_test, y_test))
     results = []
     for encoding, target_encoding in cells:
@@ -76,12 +76,6 @@ def run_baseline(model, target, seed, cells, settings, device):
         throughput = {"device": "cpu (scikit-learn)", "ensemble_size": 1,
                       "train_samples_per_s": len(y_train) / fit_seconds, "train_seconds": fit_seconds,
                       "infer_samples_per_s": len(y_test) / predict_seconds}
-        status = "ok" if np.isfinite(prediction).all() else "diverged"
-        metrics = regression_metrics(prediction, y_test, None if scale is None else scale.numpy())
-        results.append({"status": status, "metrics": metrics if status == "ok" else None, "curve": [],
-                        "convergence": {"steps_to_10pct": None, "seconds_to_10pct": None,
-                                        "steps_to_1pct": None, "seconds_to_1pct": None},
-                        "throughput": throughput, "rejected_share": rejected,
-                        **({"rel_err_quantiles": rel_err_quantiles(prediction, y_test)} if status == "ok"
-                           else {"error": "predictions are NaN/inf"})})
+        results.append({"curve": [], "convergence": convergence([]), "throughput": throughput,
+                        "rejected_share": rejected, **outcome(prediction, y_test, scale)})
     return results

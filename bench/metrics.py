@@ -49,6 +49,19 @@ def regression_metrics(y_pred, y_true, scale=None):
     return metrics
 
 
+def outcome(prediction, y_true, scale=None, diverged_at=None, last_step=None):
+    """A finished run's status and scores: `ok` with its metrics and error quantiles, or `diverged` when its
+    loss went NaN/inf at step `diverged_at` or a prediction is not finite (then at `last_step`, if it has steps)."""
+    if diverged_at is None and np.isfinite(prediction).all():
+        return {"status": "ok", "metrics": regression_metrics(prediction, y_true, scale),
+                "rel_err_quantiles": rel_err_quantiles(prediction, y_true)}
+    at = diverged_at if diverged_at is not None else last_step
+    if at is None:
+        return {"status": "diverged", "error": "predictions are NaN/inf", "metrics": None}
+    return {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
+            "diverged_at_step": at, "metrics": None}
+
+
 def steps_to(curve, threshold):
     """The first curve point whose median relative error is ≤ threshold: (step, seconds), or (None, None)."""
     for point in curve:

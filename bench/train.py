@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
-from bench.metrics import convergence, regression_metrics, rel_err_quantiles, relative_errors
+from bench.metrics import convergence, outcome, relative_errors
 from bench.model import EnsembleMLP, MLPConfig
 from bench.step import TrainingStep
 
@@ -181,20 +181,10 @@ def train_members(target, seed, members, data, config, device, periodic=False):
         / train_seconds / 1e9,
         "train_seconds": train_seconds,
     }
-    results = []
-    for m in range(len(members)):
-        prediction = y_hat[m].cpu().numpy()
-        result = {"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
-                  "rejected_share": data.rejected}
-        if first_bad_step[m] >= 0 or not np.isfinite(prediction).all():
-            at = first_bad_step[m] if first_bad_step[m] >= 0 else config.steps
-            result |= {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
-                       "diverged_at_step": at, "metrics": None}
-        else:
-            result |= {"status": "ok", "metrics": regression_metrics(prediction, y_test, scale),
-                       "rel_err_quantiles": rel_err_quantiles(prediction, y_test)}
-        results.append(result)
-    return results
+    return [{"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
+             "rejected_share": data.rejected,
+             **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, config.steps)}
+            for m, bad in enumerate(first_bad_step)]
 
 
 def device_name(device):
