@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 
-from bench import cli, report
+from bench import cli
 from bench.metrics import convergence
 from bench.records import config_key, load_records, prepare_out, runs_dir, write_record
+from bench.report import figures, frames, sweeps, tables
+from bench.report import main as report_main
 
 T_975_2, T_975_1 = 4.302652729911275, 12.706204736174707  # scipy.stats.t.ppf(0.975, df) for df = 2, 1
 
@@ -47,22 +49,22 @@ def synthetic_records():
 
 @pytest.fixture(scope="module")
 def runs():
-    return report.runs_frame(synthetic_records())
+    return frames.runs_frame(synthetic_records())
 
 
 @pytest.fixture(scope="module")
 def ranked(runs):
-    return report.ranking(runs)
+    return tables.ranking(runs)
 
 
 def test_mean_interval_is_a_t_interval():
-    mean, low, high = report.mean_interval([1.0, 2.0, 3.0])
+    mean, low, high = tables.mean_interval([1.0, 2.0, 3.0])
     assert mean == pytest.approx(2.0)
     assert (low, high) == pytest.approx((2 - T_975_2 / math.sqrt(3), 2 + T_975_2 / math.sqrt(3)))
 
 
 def test_mean_interval_with_one_value_has_no_bounds():
-    mean, low, high = report.mean_interval([5.0, np.nan])
+    mean, low, high = tables.mean_interval([5.0, np.nan])
     assert mean == 5.0 and np.isnan(low) and np.isnan(high)
 
 
@@ -84,7 +86,7 @@ def test_ranking_interval_counts_and_statuses(ranked):
 
 
 def test_headline_factors_over_raw_inputs_and_the_asker(ranked):
-    head = report.headlines(ranked).iloc[0]
+    head = tables.headlines(ranked).iloc[0]
     assert (head["model"], head["encoding"], head["target_encoding"]) == ("mlp", "log", "asinh")
     assert (head["raw_encoding"], head["raw_target_encoding"]) == ("raw", "asinh")
     assert head["factor_vs_raw"] == pytest.approx(25.0)
@@ -92,7 +94,7 @@ def test_headline_factors_over_raw_inputs_and_the_asker(ranked):
 
 
 def test_convergence_counts_the_seeds_that_reached_each_level(runs, ranked):
-    table = report.convergence_table(runs, ranked).set_index(["model", "encoding", "target_encoding"])
+    table = tables.convergence_table(runs, ranked).set_index(["model", "encoding", "target_encoding"])
     best = table.loc[("mlp", "log", "asinh")]
     assert (best["reached_10pct"], best["steps_to_10pct"]) == (2, pytest.approx(37.5))  # steps 25 and 50
     assert (best["reached_1pct"], best["steps_to_1pct"]) == (1, pytest.approx(100))  # only err 0.01 gets there
@@ -100,10 +102,10 @@ def test_convergence_counts_the_seeds_that_reached_each_level(runs, ranked):
 
 
 def test_throughput_and_not_ok_tables(runs):
-    throughput = report.throughput_table(runs).set_index("model")
+    throughput = tables.throughput_table(runs).set_index("model")
     assert throughput.loc["mlp", "ensemble_train_samples_per_s"] == pytest.approx(4e4)
     assert throughput.loc["mlp", "runs"] == 8  # with the diverged run: it measured its ensemble too
-    not_ok = report.not_ok_table(runs)
+    not_ok = tables.not_ok_table(runs)
     assert sorted(not_ok["status"]) == ["diverged", "failed", "failed"]
 
 
@@ -115,7 +117,7 @@ def reported(tmp_path_factory):
     for r in synthetic_records():
         write_record(out, r)
     (runs_dir(out) / "half-written.json").write_text("{")
-    assert report.main(["--out", str(out)]) == 0
+    assert report_main.main(["--out", str(out)]) == 0
     return out
 
 
@@ -140,7 +142,7 @@ def test_report_headline_marks_cpu_and_gives_factors(reported):
 def test_report_writes_every_table_and_figure(reported):
     for name in ["ranking", "headlines", "convergence", "throughput", "not_ok", "environment"]:
         assert (reported / f"{name}.csv").stat().st_size > 0
-    for name in report.FIGURES:
+    for name in figures.FIGURES:
         assert (reported / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -148,7 +150,7 @@ def test_a_folder_where_every_run_failed_still_gets_a_summary(tmp_path):
     prepare_out(tmp_path)
     for seed in (0, 1):
         write_record(tmp_path, record(seed=seed, status="failed"))
-    assert report.main(["--out", str(tmp_path)]) == 0
+    assert report_main.main(["--out", str(tmp_path)]) == 0
     summary = (tmp_path / "summary.md").read_text()
     assert "2 runs: 0 ok, 0 diverged, 2 failed" in summary and "No ok runs." in summary
     assert "| 0/2 (2 failed) |" in summary and not list(tmp_path.glob("*.png"))
@@ -157,7 +159,7 @@ def test_a_folder_where_every_run_failed_still_gets_a_summary(tmp_path):
 def test_an_out_path_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "results"
     path.write_text("")
-    assert cli.main_guard(lambda: report.main(["--out", str(path)])) == 2
+    assert cli.main_guard(lambda: report_main.main(["--out", str(path)])) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
@@ -172,17 +174,17 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
         return [], 0
 
     monkeypatch.setattr("bench.run.sweep", fake_sweep)
-    monkeypatch.setattr(report, "write_report", lambda records, broken, out: seen.update(records=records) or [])
-    assert report.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
-    [command] = report.QUICK_SWEEP.commands
+    monkeypatch.setattr(report_main, "write_report", lambda records, broken, out: seen.update(records=records) or [])
+    assert report_main.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
+    [command] = sweeps.QUICK_SWEEP.commands
     assert seen["args"].steps == int(command[command.index("--steps") + 1])
     assert seen["args"].out == str(tmp_path / "new") and len(seen["records"]) == 2
 
 
-@pytest.mark.parametrize("sweep", [report.QUICK_SWEEP, report.DEFAULT_SWEEP], ids=lambda s: s.name)
+@pytest.mark.parametrize("sweep", [sweeps.QUICK_SWEEP, sweeps.DEFAULT_SWEEP], ids=lambda s: s.name)
 def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep):
     for command in sweep.commands:
-        keys = report.planned_keys(list(command))
+        keys = sweeps.planned_keys(list(command))
         assert keys and len(keys) > 10
 
 
@@ -201,8 +203,8 @@ def test_the_reproduce_command_plans_exactly_the_recorded_runs(tmp_path, sizes):
     for cell in cells:
         write_record(tmp_path, {"config": cell.config, "key": cell.key})
     records, _ = load_records(tmp_path)
-    assert report.planned_keys(report.sweep_arguments(records)) == {c.key for c in cells}
-    assert "It plans exactly the 18 runs recorded here" in report.reproduction(records, tmp_path)[-1]
+    assert sweeps.planned_keys(sweeps.sweep_arguments(records)) == {c.key for c in cells}
+    assert "It plans exactly the 18 runs recorded here" in sweeps.reproduction(records, tmp_path)[-1]
 
 
 
@@ -212,7 +214,7 @@ def test_records_of_the_quick_sweep_reproduce_as_its_commands(tmp_path):
     from bench.targets import load_targets
 
     targets = load_targets([])
-    for command in report.QUICK_SWEEP.commands:
+    for command in sweeps.QUICK_SWEEP.commands:
         args = parser().parse_args(list(command))
         cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
                         args.seeds, train_config(args), args.train_size)
@@ -220,39 +222,39 @@ def test_records_of_the_quick_sweep_reproduce_as_its_commands(tmp_path):
         for cell in cells:
             write_record(tmp_path, {"config": cell.config, "key": cell.key})
     records, _ = load_records(tmp_path)
-    lines = report.reproduction(records, tmp_path)
+    lines = sweeps.reproduction(records, tmp_path)
     assert "quick sweep" in lines[-1] and lines[1].startswith("python -m bench.run --targets seed,seed-coded")
 
 
 def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
     records = [record("mlp", "log", "none", 0, 0.001), record("mlp", "log", "none", 1, status="diverged"),
                record("mlp", "log", "asinh", 0, 0.01), record("mlp", "log", "asinh", 1, 0.03)]
-    heads = report.headlines(report.ranking(report.runs_frame(records)))
+    heads = tables.headlines(tables.ranking(frames.runs_frame(records)))
     assert (heads.loc[0, "target_encoding"], heads.loc[0, "median_rel_err"]) == ("asinh", pytest.approx(0.02))
 
 
 def test_runs_under_another_budget_are_left_out_not_pooled_as_seeds():
     longer = record(seed=0, err=0.001)
     longer["config"]["settings"] = {**longer["config"]["settings"], "steps": 9999}
-    kept, left_out = report.one_budget([record(seed=0), record(seed=1), longer])
+    kept, left_out = frames.one_budget([record(seed=0), record(seed=1), longer])
     assert left_out == 1 and all(r["config"]["settings"]["steps"] == 100 for r in kept)
 
 
 def test_an_interrupted_built_in_sweep_is_resumed(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(report, "sweep_keys", lambda sweep, device="cpu": {"a", "b"})
-    monkeypatch.setattr(report, "run_sweep", lambda sweep, out: calls.append(sweep.name))
-    monkeypatch.setattr(report, "write_report", lambda records, broken, out: [])
+    monkeypatch.setattr(report_main, "sweep_keys", lambda sweep, device="cpu": {"a", "b"})
+    monkeypatch.setattr(report_main, "run_sweep", lambda sweep, out: calls.append(sweep.name))
+    monkeypatch.setattr(report_main, "write_report", lambda records, broken, out: [])
     runs_dir(tmp_path).mkdir()
     write_record(tmp_path, {**record(), "key": "a"})
-    assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]
+    assert report_main.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]
     write_record(tmp_path, {**record(seed=1), "key": "b"})
-    assert report.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]  # complete: nothing to run
+    assert report_main.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]  # complete: nothing to run
 
 
 def test_a_folder_with_one_target_encoding_reports_without_error(tmp_path):
     runs_dir(tmp_path).mkdir()
     for seed in (0, 1):
         write_record(tmp_path, record(seed=seed, err=0.1 + seed / 10))
-    assert report.main(["--out", str(tmp_path)]) == 0
+    assert report_main.main(["--out", str(tmp_path)]) == 0
     assert (tmp_path / "final_error.png").exists() and (tmp_path / "summary.md").exists()

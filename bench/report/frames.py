@@ -1,0 +1,75 @@
+"""Records to pandas frames: one row per run, per learning-curve point, per error quantile."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from bench.encodings import INPUT_ENCODINGS
+from bench.records import load_frame
+from bench.run import DEFAULT_ENCODINGS
+
+PIPELINE = ["target", "encoding", "target_encoding", "model"]
+METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
+CONVERGENCE = ["steps_to_10pct", "seconds_to_10pct", "steps_to_1pct", "seconds_to_1pct"]
+THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops"]
+ASKER = "seed-asker"  # the question's own recipe: the reference the headline compares against
+ENCODING_ORDER = DEFAULT_ENCODINGS + [e for e in INPUT_ENCODINGS if e not in DEFAULT_ENCODINGS]
+REL_ERR = "relative error |ŷ − y| / |y|"
+
+
+def runs_frame(records):
+    """One row per run: pipeline, seed, status, error, metrics, convergence, throughput, device, has_curve."""
+    frame = load_frame(records)
+    prefixes = ("metrics.", "convergence.", "throughput.")
+    frame = frame.rename(columns={c: c.split(".", 1)[1] for c in frame.columns if c.startswith(prefixes)})
+    frame = frame.drop(columns=[c for c in ("metrics", "convergence", "throughput") if c in frame])
+    for column in METRICS + CONVERGENCE + THROUGHPUT:
+        if column not in frame:
+            frame[column] = np.nan
+    for column in ("device", "env.device", "error", "finished"):
+        if column not in frame:
+            frame[column] = pd.Series(None, index=frame.index, dtype=object)
+    frame["solved"] = frame["solved"].astype(float)
+    frame["device"] = frame["device"].fillna(frame["env.device"])
+    frame["has_curve"] = [bool(r.get("curve")) for r in records]
+    not_ok = frame["status"] != "ok"
+    frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
+    return frame
+
+
+def curves_frame(records):
+    """The learning curves of the ok runs, one row per evaluation point."""
+    rows = [{**{k: r[k] for k in PIPELINE + ["seed"]}, **point}
+            for r in records if r["status"] == "ok" for point in r.get("curve") or []]
+    return pd.DataFrame(rows, columns=PIPELINE + ["seed", "step", "seconds", "samples", "median_rel_err"])
+
+
+def quantiles_frame(records):
+    """The stored quantiles of per-point relative error (record key rel_err_quantiles), one row per level."""
+    rows = [{**{k: r[k] for k in PIPELINE + ["seed"]}, "level": level, "rel_err": value}
+            for r in records if r["status"] == "ok" and r.get("rel_err_quantiles")
+            for level, value in zip(r["rel_err_quantiles"]["levels"], r["rel_err_quantiles"]["rel_err"])]
+    return pd.DataFrame(rows, columns=PIPELINE + ["seed", "level", "rel_err"])
+
+
+
+def one_budget(records):
+    """Per target and model, the runs of its most common settings (runs under another budget are not more
+    seeds of the same pipeline), and how many were left out."""
+    def budget(record):
+        return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
+
+    counts = Counter((r["target"], r["model"], budget(r)) for r in records)
+    chosen = {}
+    for (target, model, settings), _ in counts.most_common():
+        chosen.setdefault((target, model), settings)
+    kept = [r for r in records if chosen[(r["target"], r["model"])] == budget(r)]
+    return kept, len(records) - len(kept)
+
+
+def ordered(values, preferred):
+    """The distinct values, those in `preferred` first and in its order, then the rest sorted."""
+    values = set(values)
+    return [v for v in preferred if v in values] + sorted(values - set(preferred))

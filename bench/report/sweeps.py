@@ -1,0 +1,127 @@
+"""The built-in sweeps that fill an empty results folder, and the commands that reproduce any records."""
+
+import shlex
+from dataclasses import dataclass
+
+from bench.encodings import TARGET_ENCODINGS
+from bench.errors import UserError
+from bench.registry import MODELS
+from bench.report.frames import ENCODING_ORDER, ordered
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """bench.run command lines (without --out) that fill an empty results folder, and their cost."""
+
+    name: str
+    commands: tuple  # each a tuple of bench.run arguments
+    minutes: int  # about how long on 2 CPU cores
+
+
+TARGETS = ("--targets", "seed,seed-coded")
+# The default sweep: every input encoding x every target encoding on the shared mlp (one batched ensemble per
+# target and seed), the question's two recipes, and the fast scikit-learn baselines; 3 seeds throughout.
+DEFAULT_SWEEP = Sweep("default", (
+    (*TARGETS, "--encodings", "raw,minmax,standard,log,asinh,product+log,quantile,power,ple,periodic",
+     "--target-encodings", "none,standard,asinh,quantile", "--models", "mlp", "--seeds", "3", "--steps", "2000"),
+    (*TARGETS, "--encodings", "raw,standard", "--target-encodings", "none", "--models", "seed-asker,seed-answer",
+     "--seeds", "3", "--steps", "2000"),
+    (*TARGETS, "--encodings", "raw,log", "--target-encodings", "none,asinh", "--models", "linear,ridge,hgb,knn",
+     "--seeds", "3", "--train-size", "20000"),
+), minutes=10)
+QUICK_SWEEP = Sweep("quick", (
+    (*TARGETS, "--encodings", "raw,standard,log", "--target-encodings", "none,asinh",
+     "--models", "mlp,seed-asker,linear,hgb", "--seeds", "2", "--steps", "1500", "--train-size", "20000",
+     "--test-size", "20000"),
+), minutes=1)
+
+
+def default_train_size(model):
+    """The training draws a model uses when the sweep does not set them."""
+    from bench.train import TrainConfig
+
+    return MODELS[model].settings(TrainConfig(), None)["train_size"] if model in MODELS else None
+
+
+def sweep_arguments(records):
+    """bench.run arguments (without --out) rebuilt from the records' configs."""
+    from bench.train import TrainConfig
+
+    configs = [r["config"] for r in records]
+    argv = ["--targets", ",".join(ordered([c["target"] for c in configs], [])),
+            "--encodings", ",".join(ordered([c["encoding"] for c in configs], ENCODING_ORDER)),
+            "--target-encodings", ",".join(ordered([c["target_encoding"] for c in configs], TARGET_ENCODINGS)),
+            "--models", ",".join(ordered([c["model"] for c in configs], MODELS)),
+            "--seeds", str(max(c["seed"] for c in configs) + 1)]
+    settings = {}
+    for config in configs:
+        for key, value in config["settings"].items():
+            settings.setdefault(key, set()).add(value)
+    for key in ("steps", "test_size"):
+        if len(settings.get(key, ())) == 1:
+            argv += [f"--{key.replace('_', '-')}", str(next(iter(settings[key])))]
+    defaults = TrainConfig()
+    for key in TrainConfig.field_names():
+        values = settings.get(key, set())
+        if key not in ("steps", "test_size", "train_size") and len(values) == 1 and values != {getattr(defaults, key)}:
+            argv += ["--set", f"{key}={next(iter(values))}"]
+    sizes = {c["settings"].get("train_size") for c in configs}
+    if len(sizes) == 1 and any(c["settings"].get("train_size") != default_train_size(c["model"]) for c in configs):
+        argv += ["--train-size", str(sizes.pop())]
+    else:
+        mlp = {c["settings"].get("train_size") for c in configs if c["model"] == "mlp"}
+        if len(mlp) == 1 and mlp != {defaults.train_size}:
+            argv += ["--set", f"train_size={mlp.pop()}"]
+    return argv
+
+
+def planned_keys(argv, device="cpu"):
+    """The record keys that `python -m bench.run ARGV` plans on `device`; None when it cannot plan them
+    (targets that are not built in, models or encodings this version does not know)."""
+    from bench.run import parser, train_config
+    from bench.sweep import plan
+    from bench.targets import load_targets
+
+    try:
+        args = parser().parse_args(argv)
+        targets = load_targets(args.targets_file)
+        cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
+                        args.seeds, train_config(args), args.train_size, device)
+    except (UserError, KeyError, SystemExit):
+        return None
+    return {c.key for c in cells}
+
+
+def sweep_keys(sweep, device="cpu"):
+    """Every record key a built-in sweep plans."""
+    return set().union(*(planned_keys(list(command), device) or set() for command in sweep.commands))
+
+
+def reproduction(records, out):
+    """Markdown lines: the commands that reproduce the records (a built-in sweep's when they are exactly its
+    runs, else one rebuilt from the configs), the report command, and how exactly they match."""
+    recorded = {r["key"] for r in records}
+    device = records[0]["config"].get("device_type", "cpu")
+    for sweep in (DEFAULT_SWEEP, QUICK_SWEEP):
+        if sweep_keys(sweep, device) == recorded:
+            flag = " --quick" if sweep is QUICK_SWEEP else ""
+            return ["```", *(f"python -m bench.run {shlex.join([*command, '--out', str(out)])}"
+                             for command in sweep.commands),
+                    f"python -m bench.report --out {shlex.quote(str(out))}", "```", "",
+                    f"These are the {sweep.name} sweep's {len(recorded)} runs: `python -m bench.report{flag}` runs "
+                    "exactly these commands when the results folder has no records."]
+    argv = sweep_arguments(records) + (["--device", "cuda"] if device == "cuda" else [])
+    planned = planned_keys(argv, device)
+    if planned is None:
+        note = ("This version cannot plan these runs again (targets that are not built in need --targets-file "
+                "FILE; or a model or encoding is no longer registered).")
+    elif planned == recorded:
+        note = f"It plans exactly the {len(recorded)} runs recorded here (finished runs are skipped, not redone)."
+    elif recorded <= planned:
+        note = f"It plans {len(planned)} runs; {len(recorded)} of them are recorded here."
+    else:
+        note = (f"The records come from more than one sweep: this command plans {len(planned & recorded)} of the "
+                f"{len(recorded)} recorded runs; the others used other settings (see config in each record).")
+    return ["```", f"python -m bench.run {shlex.join(argv + ['--out', str(out)])}",
+            f"python -m bench.report --out {shlex.quote(str(out))}", "```", "", note]
+
