@@ -21,6 +21,14 @@ def quantiles(r, levels):
     return [float(q) if q < huge else np.inf for q in np.quantile(np.minimum(r, huge), levels)]
 
 
+def validation_error(y_pred, y_true):
+    """The score every choice is made on: the median relative error on the validation set (inf if not finite)."""
+    y_pred = np.asarray(y_pred, np.float64)
+    if not np.isfinite(y_pred).all():
+        return float("inf")
+    return float(np.median(relative_errors(y_pred, y_true)))
+
+
 def rel_err_quantiles(y_pred, y_true):
     """The per-point relative errors' quantiles at QUANTILE_LEVELS: their distribution in a few hundred bytes."""
     return {"levels": list(QUANTILE_LEVELS), "rel_err": quantiles(relative_errors(y_pred, y_true), QUANTILE_LEVELS)}

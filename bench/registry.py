@@ -22,6 +22,7 @@ class Model:
     target_encodings: tuple | None = None  # likewise for target encodings
     batched: bool = False  # cells of one job train together (the ensemble engine)
     needs_scale: bool = False
+    space: Callable | None = None  # (optuna trial) -> settings to try when tuning (None: not tunable)
 
 
 def _mlp_settings(config, train_size):

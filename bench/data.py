@@ -1,0 +1,34 @@
+"""The three draws of every (target, seed): training pool, validation set and test set, drawn independently.
+
+Every choice (settings, the step to keep, a tuning winner) is made on validation; the test set is read once
+per finished run, for its reported metrics. All models draw through here, so they share the same points.
+"""
+
+import zlib
+from dataclasses import dataclass
+
+import torch
+
+
+def derive_seed(*parts):
+    """A stable 31-bit seed from any parts (run seed, purpose, encoding names)."""
+    return zlib.crc32("/".join(map(str, parts)).encode()) & 0x7FFFFFFF
+
+
+@dataclass
+class Data:
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+    X_test: torch.Tensor
+    y_test: torch.Tensor
+    rejected: float  # the largest share of draws redrawn (non-finite or beyond float32 y) over the three sets
+
+
+def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
+    """Training pool, validation and test sets for (target, seed), float64 on `device`."""
+    X_train, y_train, rejected_train = target.sample(train_size, derive_seed(seed, "train"), device)
+    X_val, y_val, rejected_val = target.sample(val_size, derive_seed(seed, "val"), device)
+    X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device)
+    return Data(X_train, y_train, X_val, y_val, X_test, y_test, max(rejected_train, rejected_val, rejected_test))
