@@ -17,8 +17,9 @@ import torch
 from bench.encodings import build_input_encoder
 from torch import nn
 
-from bench.metrics import convergence, outcome, relative_errors
-from bench.train import derive_seed, device_name, synchronize
+from bench.data import derive_seed, sample_data
+from bench.metrics import convergence, outcome, validation_error
+from bench.train import device_name, synchronize
 
 HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE = 16, 1, 1e-2, 0.1, 1000
 ASKER_BATCH, ANSWER_BATCH = 1000, 64
@@ -59,19 +60,18 @@ def run_recipe(model, target, seed, cells, settings, device):
 
 def _train_recipe(model, target, seed, encoding, settings, device):
     steps, eval_every = settings["steps"], settings["eval_every"]
-    X_test, y_test, rejected = target.sample(settings["test_size"], derive_seed(seed, "test"), device)
-    X_pool, _, _ = target.sample(settings["train_size"], derive_seed(seed, "train"), device)
-    encoder = build_input_encoder(encoding, target).fit(X_pool)
+    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
+    encoder = build_input_encoder(encoding, target).fit(data.X_train)
     torch.manual_seed(derive_seed(seed, "init", model))
     if model == "seed-asker":
-        net, batch_size = CustomNet(X_test.shape[1]).to(device), ASKER_BATCH
+        net, batch_size = CustomNet(data.X_test.shape[1]).to(device), ASKER_BATCH
     else:
-        net, batch_size = AnswerNet(encoder.transform(X_test[:1]).shape[1]).to(device), ANSWER_BATCH
+        net, batch_size = AnswerNet(encoder.transform(data.X_test[:1]).shape[1]).to(device), ANSWER_BATCH
     optimizer = torch.optim.Adam(net.parameters(), lr=LR)
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=PLATEAU_FACTOR,
                                                          patience=PLATEAU_PATIENCE)
-    Z_test = encoder.transform(X_test).float()
-    y_curve = y_test[: settings["curve_points"]].cpu().numpy()
+    Z_val, Z_test = encoder.transform(data.X_val).float(), encoder.transform(data.X_test).float()
+    y_val = data.y_val.cpu().numpy()
     curve, train_seconds, diverged_at = [], 0.0, None
     for start in range(0, steps, eval_every):
         synchronize(device)
@@ -94,19 +94,20 @@ def _train_recipe(model, target, seed, encoding, settings, device):
                 break
         train_seconds += time.perf_counter() - tick
         with torch.no_grad():
-            r = relative_errors(net(Z_test[: len(y_curve)]).double().cpu().numpy(), y_curve)
+            val_error = validation_error(net(Z_val).double().cpu().numpy(), y_val)
         curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * batch_size,
-                      "median_rel_err": float(np.median(r))})
+                      "median_rel_err": val_error})
         if diverged_at is not None:
             break
     tick = time.perf_counter()
     with torch.no_grad():
         prediction = net(Z_test).double().cpu().numpy()
     infer_seconds = time.perf_counter() - tick
-    result = {"curve": curve, "convergence": convergence(curve), "rejected_share": rejected,
+    result = {"curve": curve, "convergence": convergence(curve), "rejected_share": data.rejected,
+              "val_median_rel_err": curve[-1]["median_rel_err"],
               "throughput": {"device": device_name(device), "ensemble_size": 1,
                              "train_samples_per_s": step * batch_size / train_seconds,
                              "train_seconds": train_seconds, "infer_samples_per_s": len(prediction) / infer_seconds}}
-    scale = target.evaluate_scale(X_test)
-    return result | outcome(prediction, y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy(),
+    scale = target.evaluate_scale(data.X_test)
+    return result | outcome(prediction, data.y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy(),
                             diverged_at, steps)

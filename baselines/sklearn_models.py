@@ -19,8 +19,8 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 
-from bench.metrics import convergence, outcome
-from bench.train import derive_seed
+from bench.data import derive_seed, sample_data
+from bench.metrics import convergence, outcome, validation_error
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ def make_regressor(model, encoding, target_encoding, target, seed):
 def run_baseline(model, target, seed, cells, settings, device):
     """Fit and score each (encoding, target encoding) cell. Data are drawn on `device`, like every model's,
     so all models of a sweep share the test set; scikit-learn then fits on the CPU."""
-    X_train, y_train, rejected = target.sample(settings["train_size"], derive_seed(seed, "train"), device)
-    X_test, y_test, _ = target.sample(settings["test_size"], derive_seed(seed, "test"), device)
-    scale = target.evaluate_scale(X_test)
+    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
+    scale = target.evaluate_scale(data.X_test)
     scale = None if scale is None else scale.cpu().numpy()
-    X_train, y_train, X_test, y_test = (t.cpu().numpy() for t in (X_train, y_train, X_test, y_test))
+    X_train, y_train, X_val, y_val, X_test, y_test = (t.cpu().numpy() for t in (
+        data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test))
     results = []
     for encoding, target_encoding in cells:
         regressor = make_regressor(model, encoding, target_encoding, target, derive_seed(seed, "init", model))
@@ -77,5 +77,6 @@ def run_baseline(model, target, seed, cells, settings, device):
                       "train_samples_per_s": len(y_train) / fit_seconds, "train_seconds": fit_seconds,
                       "infer_samples_per_s": len(y_test) / predict_seconds}
         results.append({"curve": [], "convergence": convergence([]), "throughput": throughput,
-                        "rejected_share": rejected, **outcome(prediction, y_test, scale)})
+                        "rejected_share": data.rejected, "val_median_rel_err": validation_error(regressor.predict(X_val), y_val),
+                        **outcome(prediction, y_test, scale)})
     return results

@@ -30,12 +30,12 @@ def _mlp_settings(config, train_size):
 
 
 def _recipe_settings(config, train_size):
-    keys = ("steps", "test_size", "eval_every", "curve_points")
+    keys = ("steps", "val_size", "test_size", "eval_every")
     return {k: getattr(config, k) for k in keys} | {"train_size": train_size or 20_000}
 
 
 def _baseline_settings(default_size, config, train_size):
-    return {"train_size": train_size or default_size, "test_size": config.test_size}
+    return {"train_size": train_size or default_size, "val_size": config.val_size, "test_size": config.test_size}
 
 
 MODELS = {

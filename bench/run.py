@@ -64,8 +64,8 @@ def train_config(args):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     config = TrainConfig(**values)
-    problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "test_size", "eval_every",
-                            "curve_points") if getattr(config, k) <= 0] + ([] if 0 < config.lr < math.inf else ["lr"])
+    problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "val_size", "test_size",
+                            "eval_every") if getattr(config, k) <= 0] + ([] if 0 < config.lr < math.inf else ["lr"])
     if problems:
         raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")
     if config.schedule not in ("cosine", "constant"):

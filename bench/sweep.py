@@ -122,7 +122,8 @@ def run_job(job, device, threads):
                   "curve": result.get("curve", []), "convergence": result.get("convergence"),
                   "throughput": result.get("throughput"), "memory": memory, "env": env,
                   "rel_err_quantiles": result.get("rel_err_quantiles"),
-                  "rejected_share": result.get("rejected_share"), "job_seconds": job_seconds,
+                  "rejected_share": result.get("rejected_share"), "val_median_rel_err": result.get("val_median_rel_err"),
+                  "details": result.get("details"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         if "diverged_at_step" in result:
             record["diverged_at_step"] = result["diverged_at_step"]

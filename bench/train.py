@@ -6,14 +6,13 @@ training pool, the test set and the batch order, and differ in encoding and init
 
 import math
 import time
-import zlib
 from dataclasses import dataclass, fields, replace
 
-import numpy as np
 import torch
 
+from bench.data import derive_seed, sample_data
 from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
-from bench.metrics import convergence, outcome, relative_errors
+from bench.metrics import convergence, outcome, validation_error
 from bench.model import EnsembleMLP, MLPConfig
 from bench.step import TrainingStep
 
@@ -30,9 +29,9 @@ class TrainConfig:
     depth: int = 3
     activation: str = "silu"
     train_size: int = 200_000  # training pool drawn once per (target, seed); batches are drawn from it
-    test_size: int = 100_000  # fixed test set per (target, seed)
+    val_size: int = 16_384  # validation set per (target, seed): learning curves, the step kept, tuning
+    test_size: int = 100_000  # fixed test set per (target, seed), read once per finished run
     eval_every: int = 250  # learning-curve resolution in steps
-    curve_points: int = 8_192  # test points behind each learning-curve median
 
     @classmethod
     def field_names(cls):
@@ -43,27 +42,6 @@ class TrainConfig:
         return MLPConfig(self.width, self.depth, self.activation)
 
 
-def derive_seed(*parts):
-    """A stable 31-bit seed from any parts (run seed, purpose, encoding names)."""
-    return zlib.crc32("/".join(map(str, parts)).encode()) & 0x7FFFFFFF
-
-
-@dataclass
-class Data:
-    X_train: torch.Tensor
-    y_train: torch.Tensor
-    X_test: torch.Tensor
-    y_test: torch.Tensor
-    rejected: float
-
-
-def sample_data(target, seed, config, device):
-    """The training pool and the test set for (target, seed), float64 on `device`."""
-    X_train, y_train, rejected_train = target.sample(config.train_size, derive_seed(seed, "train"), device)
-    X_test, y_test, rejected_test = target.sample(config.test_size, derive_seed(seed, "test"), device)
-    return Data(X_train, y_train, X_test, y_test, max(rejected_train, rejected_test))
-
-
 @dataclass
 class Member:
     """One encoded member: its inputs (float32) and the fitted target encoder to invert its outputs."""
@@ -72,12 +50,13 @@ class Member:
     target_encoding: str
     Z_train: torch.Tensor
     t_train: torch.Tensor
+    Z_val: torch.Tensor
     Z_test: torch.Tensor
     target_encoder: object
 
 
 def encode_member(target, data, encoding, target_encoding, cache=None):
-    """Fit both encoders on the training pool only, then encode the pool and the test set.
+    """Fit both encoders on the training pool only, then encode the pool, the validation and the test set.
 
     `cache` (a dict) shares each fitted encoding between the members of one group: an input encoding is
     fitted once however many target encodings it is paired with, and likewise the other way round.
@@ -85,12 +64,12 @@ def encode_member(target, data, encoding, target_encoding, cache=None):
     cache = {} if cache is None else cache
     if ("x", encoding) not in cache:
         encoder = build_input_encoder(encoding, target).fit(data.X_train)
-        cache["x", encoding] = encoder.transform(data.X_train).float(), encoder.transform(data.X_test).float()
+        cache["x", encoding] = tuple(encoder.transform(X).float() for X in (data.X_train, data.X_val, data.X_test))
     if ("y", target_encoding) not in cache:
         target_encoder = build_target_encoder(target_encoding, target).fit(data.y_train[:, None])
         cache["y", target_encoding] = target_encoder.transform(data.y_train[:, None])[:, 0].float(), target_encoder
-    (Z_train, Z_test), (t_train, target_encoder) = cache["x", encoding], cache["y", target_encoding]
-    return Member(encoding, target_encoding, Z_train, t_train, Z_test, target_encoder)
+    (Z_train, Z_val, Z_test), (t_train, target_encoder) = cache["x", encoding], cache["y", target_encoding]
+    return Member(encoding, target_encoding, Z_train, t_train, Z_val, Z_test, target_encoder)
 
 
 def stack_padded(tensors):
@@ -144,7 +123,7 @@ def train_members(target, seed, members, data, config, device, periodic=False):
     Z_train = stack_padded([m.Z_train for m in members])
     t_train = torch.stack([m.t_train for m in members], dim=1)
     Z_test = stack_padded([m.Z_test for m in members])
-    curve_Z, curve_y = Z_test[: config.curve_points], data.y_test[: config.curve_points]
+    Z_val, y_val = stack_padded([m.Z_val for m in members]), data.y_val.cpu().numpy()
     train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"))
     lr_factor = learning_rate_factor(config)
     curves = [[] for _ in members]
@@ -156,11 +135,10 @@ def train_members(target, seed, members, data, config, device, periodic=False):
             train_step(config.lr * lr_factor(step - 1))
         synchronize(device)
         train_seconds += time.perf_counter() - tick
-        y_hat = decode(members, predict(model, curve_Z))
+        y_hat = decode(members, predict(model, Z_val))
         for m, curve in enumerate(curves):
-            r = relative_errors(y_hat[m].cpu().numpy(), curve_y.cpu().numpy())
             curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
-                          "median_rel_err": float(np.median(r))})
+                          "median_rel_err": validation_error(y_hat[m].cpu().numpy(), y_val)})
     synchronize(device)
     tick = time.perf_counter()
     encoded_test = predict(model, Z_test)
@@ -197,7 +175,7 @@ def device_name(device):
 def run_mlp(target, seed, cells, settings, device):
     """The `mlp` model's job: every (encoding, target encoding) cell trained as one ensemble."""
     config = TrainConfig(**settings)
-    data = sample_data(target, seed, config, device)
+    data = sample_data(target, seed, config.train_size, config.val_size, config.test_size, device)
     results, members, slots, cache = [None] * len(cells), [], [], {}
     for slot, (encoding, target_encoding) in enumerate(cells):
         try:

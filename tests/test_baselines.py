@@ -11,7 +11,7 @@ from baselines.sklearn_models import BASELINES, make_regressor, run_baseline
 from bench.targets import load_targets
 
 SEED = load_targets()["seed"]
-TINY = {"train_size": 1500, "test_size": 1000}
+TINY = {"train_size": 1500, "val_size": 500, "test_size": 1000}
 
 
 @pytest.mark.parametrize("model", list(BASELINES))
@@ -63,7 +63,7 @@ def test_answer_network_and_both_recipes_settings_match_the_question():
 
 @pytest.mark.parametrize("model, encoding", [("seed-asker", "raw"), ("seed-answer", "standard")])
 def test_recipes_train_and_report_like_every_model(model, encoding):
-    settings = {"steps": 30, "eval_every": 10, "test_size": 1000, "curve_points": 500, "train_size": 1000}
+    settings = {"steps": 30, "eval_every": 10, "test_size": 1000, "val_size": 500, "train_size": 1000}
     [result] = recipes.run_recipe(model, SEED, 0, [(encoding, "none")], settings, "cpu")
     assert result["status"] in ("ok", "diverged")
     assert [p["step"] for p in result["curve"]] == [10, 20, 30]

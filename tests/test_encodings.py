@@ -6,9 +6,10 @@ import torch
 from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS, build_input_encoder, build_target_encoder
 from sklearn.base import clone
 
+from bench.data import Data
 from bench.errors import UserError
 from bench.targets import load_targets
-from bench.train import Data, encode_member
+from bench.train import encode_member
 
 SEED = load_targets()["seed"]
 INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log", "power", "ple", "periodic"]
@@ -81,10 +82,10 @@ def test_fitted_state_comes_from_the_training_split_only(spec, seed_draws):
 def test_encode_member_fits_input_and_target_encoders_on_the_training_pool(seed_draws):
     train, test = seed_draws
     test = test * 10
-    data = Data(train, SEED.evaluate(train), test, SEED.evaluate(test), 0.0)
+    data = Data(train, SEED.evaluate(train), test * 2, SEED.evaluate(test * 2), test, SEED.evaluate(test), 0.0)
     member = encode_member(SEED, data, "standard", "standard")
     assert member.Z_train.mean(0).abs().max() < 1e-4
-    assert member.Z_test.mean(0).abs().max() > 1  # the test set was not used to fit
+    assert member.Z_test.mean(0).abs().max() > 1 and member.Z_val.mean(0).abs().max() > 1  # neither was used to fit
     assert member.t_train.mean().abs() < 1e-4 and member.Z_train.dtype == torch.float32
 
 

@@ -3,10 +3,11 @@
 import pytest
 import torch
 
+from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
 from bench.step import TrainingStep
 from bench.targets import load_targets
-from bench.train import TrainConfig, encode_member, sample_data, train_members
+from bench.train import TrainConfig, encode_member, train_members
 
 SMALL = MLPConfig(width=32, depth=2)
 
@@ -30,8 +31,8 @@ def trained(widths, seeds, Z, t, steps=30):
 
 def test_a_member_of_train_members_matches_the_same_member_trained_alone():
     target = load_targets()["seed"]
-    config = TrainConfig(steps=60, eval_every=30, train_size=4000, test_size=2000, curve_points=1000)
-    data = sample_data(target, 0, config, "cpu")
+    config = TrainConfig(steps=60, eval_every=30, train_size=4000, test_size=2000, val_size=1000)
+    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
     cells = [("log", "standard"), ("product+log", "asinh"), ("standard", "standard")]  # widths 5, 6, 5
     members = [encode_member(target, data, *cell) for cell in cells]
     together = train_members(target, 0, members, data, config, "cpu")

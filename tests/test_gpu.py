@@ -3,10 +3,11 @@
 import pytest
 import torch
 
+from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
 from bench.step import WARMUP_STEPS, TrainingStep
 from bench.targets import load_targets
-from bench.train import TrainConfig, encode_member, sample_data, train_members
+from bench.train import TrainConfig, encode_member, train_members
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
@@ -51,8 +52,8 @@ def test_graph_replays_do_not_sync_and_still_flag_a_diverging_member():
 
 def test_train_members_runs_on_cuda():
     target = load_targets()["seed"]
-    config = TrainConfig(steps=100, eval_every=50, train_size=4000, test_size=2000, curve_points=1000)
-    data = sample_data(target, 0, config, "cuda")
+    config = TrainConfig(steps=100, eval_every=50, train_size=4000, test_size=2000, val_size=1000)
+    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cuda")
     members = [encode_member(target, data, "log", "standard"), encode_member(target, data, "product+log", "asinh")]
     results = train_members(target, 0, members, data, config, "cuda")
     assert [r["status"] for r in results] == ["ok", "ok"]

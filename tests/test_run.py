@@ -11,7 +11,7 @@ from bench.records import load_frame, load_records
 from bench.run import main
 
 TINY = ["--steps", "40", "--set", "eval_every=20", "--test-size", "2000", "--set", "train_size=2000",
-        "--set", "curve_points=1000", "--seeds", "1"]
+        "--set", "val_size=1000", "--seeds", "1"]
 RECORD_KEYS = {"target", "encoding", "target_encoding", "model", "seed", "status", "config", "metrics", "curve",
                "convergence", "throughput", "env", "memory"}
 METRICS = {"median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"}
