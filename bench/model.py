@@ -35,9 +35,10 @@ class MLPConfig:
 
 
 class EnsembleMLP(nn.Module):
-    """M MLPs of one architecture; forward maps (M, B, max input width) to (M, B)."""
+    """M MLPs of one architecture; forward maps (M, B, max input width) to (M, B). With periodic embeddings,
+    `frequency_scales` gives each member its own initial frequency scale (default: the config's)."""
 
-    def __init__(self, input_widths, seeds, config=MLPConfig()):
+    def __init__(self, input_widths, seeds, config=MLPConfig(), frequency_scales=None):
         super().__init__()
         if len(input_widths) != len(seeds) or not input_widths:
             raise ValueError("EnsembleMLP: give one input width and one seed per member")
@@ -61,16 +62,17 @@ class EnsembleMLP(nn.Module):
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             self.weights.append(nn.Parameter(torch.zeros(len(seeds), fan_in, fan_out)))
             self.biases.append(nn.Parameter(torch.zeros(len(seeds), 1, fan_out)))
+        scales = frequency_scales or [config.frequency_scale] * members
         with torch.no_grad():
-            for member, (width, seed) in enumerate(zip(input_widths, seeds)):
-                self._init_member(member, width, torch.Generator().manual_seed(seed))
+            for member, (width, seed, scale) in enumerate(zip(input_widths, seeds, scales)):
+                self._init_member(member, width, torch.Generator().manual_seed(seed), scale)
 
-    def _init_member(self, member, input_width, generator):
+    def _init_member(self, member, input_width, generator, frequency_scale):
         """nn.Linear's default init, U(±1/sqrt(fan_in)), drawn from the member's own generator."""
         if self.config.periodic:
             k, e = self.config.n_frequencies, self.config.d_embedding
             self.frequencies[member, :, :input_width] = torch.randn(
-                1, input_width, k, generator=generator) * self.config.frequency_scale
+                1, input_width, k, generator=generator) * frequency_scale
             bound = 1 / math.sqrt(2 * k)
             self.embed_weight[member, :input_width] = torch.empty(input_width, 2 * k, e).uniform_(
                 -bound, bound, generator=generator)

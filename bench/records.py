@@ -5,6 +5,7 @@ The report reads only these files; `load_frame` turns them into one pandas row p
 
 import hashlib
 import json
+import math
 import os
 import platform
 import re
@@ -53,13 +54,24 @@ def finished_keys(out):
     return {r.get("key") for r in records if r.get("status") in ("ok", "diverged")}
 
 
+def plain(value):
+    """`value` with every NaN or ±inf float replaced by None: strict JSON parsers reject those tokens."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def write_record(out, record):
-    """Write atomically: a temporary file in the same folder, fsynced, then renamed into place."""
+    """Write atomically (a temporary file in the same folder, fsynced, then renamed into place) as strict JSON."""
     path = runs_dir(out) / record_name(record["config"])
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "w") as file:
-            json.dump(record, file, indent=1)
+            json.dump(plain(record), file, indent=1, allow_nan=False)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

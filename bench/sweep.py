@@ -125,6 +125,9 @@ def run_job(job, device, threads):
                   "rejected_share": result.get("rejected_share"), "val_median_rel_err": result.get("val_median_rel_err"),
                   "details": result.get("details"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        for key in ("kept_step", "steps_run", "tuning"):
+            if key in result:
+                record[key] = result[key]
         if "diverged_at_step" in result:
             record["diverged_at_step"] = result["diverged_at_step"]
         records.append(record)

@@ -48,7 +48,7 @@ def parser():
 
 def training_step(Z, t, seeds, config):
     model = EnsembleMLP([Z.shape[2]] * Z.shape[1], seeds, config.mlp).to(Z.device)
-    return TrainingStep(model, Z, t, config.batch_size, seed=0)
+    return TrainingStep(model, Z, t, config.batch_size, seed=0, lr=config.lr)
 
 
 def seconds(fn, device):
@@ -74,7 +74,7 @@ def measure(args, device):
     def train(steps, count):
         for step in steps:
             for _ in range(count):
-                step(config.lr)
+                step(1.0)
 
     def matmuls():
         for _ in range(reps):

@@ -24,10 +24,13 @@ class TrainConfig:
     steps: int = 10_000
     batch_size: int = 256
     lr: float = 3e-3
+    weight_decay: float = 0.0  # decoupled (AdamW)
     schedule: str = "cosine"  # "cosine" (linear warm-up, cosine decay to 1 % of lr) or "constant"
     width: int = 64
     depth: int = 3
     activation: str = "silu"
+    frequency_scale: float = 0.01  # initial scale of the periodic embeddings' frequencies (periodic only)
+    patience: int = 0  # stop when no member improved on validation for this many evaluations (0: never)
     train_size: int = 200_000  # training pool drawn once per (target, seed); batches are drawn from it
     val_size: int = 16_384  # validation set per (target, seed): learning curves, the step kept, tuning
     test_size: int = 100_000  # fixed test set per (target, seed), read once per finished run
@@ -39,7 +42,7 @@ class TrainConfig:
 
     @property
     def mlp(self):
-        return MLPConfig(self.width, self.depth, self.activation)
+        return MLPConfig(self.width, self.depth, self.activation, frequency_scale=self.frequency_scale)
 
 
 @dataclass
@@ -115,30 +118,70 @@ def decode(members, encoded):
     return [m.target_encoder.inverse_transform(encoded[i][:, None])[:, 0] for i, m in enumerate(members)]
 
 
-def train_members(target, seed, members, data, config, device, periodic=False):
-    """Train encoded members together; one result dict per member (status, metrics, curve, ...)."""
+class BestOnValidation:
+    """Each member's parameters at its lowest validation error so far, and the step they come from."""
+
+    def __init__(self, model):
+        self.params = [p.detach().clone() for p in model.parameters()]
+        self.error = torch.full((model.members,), torch.inf)
+        self.step = [0] * model.members
+        self.stale = 0  # evaluations since any member improved
+
+    @torch.no_grad()
+    def update(self, model, errors, step):
+        errors = torch.as_tensor(errors, dtype=torch.float64)
+        better = errors < self.error
+        self.stale = 0 if bool(better.any()) else self.stale + 1
+        self.error = torch.where(better, errors, self.error)
+        self.step = [step if b else s for b, s in zip(better.tolist(), self.step)]
+        for kept, p in zip(self.params, model.parameters()):
+            mask = better.to(p.device).view((-1,) + (1,) * (p.ndim - 1))
+            kept.copy_(torch.where(mask, p, kept))
+
+    @torch.no_grad()
+    def restore(self, model):
+        for kept, p in zip(self.params, model.parameters()):
+            p.copy_(kept)
+
+
+def train_members(target, seed, members, data, config, device, periodic=False, hyper=None):
+    """Train encoded members together; one result dict per member (status, metrics, curve, kept step, ...).
+
+    `hyper` optionally gives each member its own {lr, weight_decay, frequency_scale} (tuning trials); the
+    architecture, batch size and budget come from `config`. Every `eval_every` steps each member is scored on
+    the validation set; its best weights are kept and the test set is predicted once, with them.
+    """
+    hyper = hyper or [{}] * len(members)
+    value = {key: [h.get(key, getattr(config, key)) for h in hyper] for key in ("lr", "weight_decay", "frequency_scale")}
     widths = [m.Z_train.shape[1] for m in members]
     seeds = [derive_seed(seed, "init", m.encoding, m.target_encoding) for m in members]
-    model = EnsembleMLP(widths, seeds, replace(config.mlp, periodic=periodic)).to(device)
+    model = EnsembleMLP(widths, seeds, replace(config.mlp, periodic=periodic), value["frequency_scale"]).to(device)
     Z_train = stack_padded([m.Z_train for m in members])
     t_train = torch.stack([m.t_train for m in members], dim=1)
-    Z_test = stack_padded([m.Z_test for m in members])
     Z_val, y_val = stack_padded([m.Z_val for m in members]), data.y_val.cpu().numpy()
-    train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"))
+    train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"),
+                              value["lr"], value["weight_decay"])
     lr_factor = learning_rate_factor(config)
+    best = BestOnValidation(model)
     curves = [[] for _ in members]
-    train_seconds = 0.0
+    train_seconds, step = 0.0, 0
     for start in range(0, config.steps, config.eval_every):
         synchronize(device)
         tick = time.perf_counter()
         for step in range(start + 1, min(start + config.eval_every, config.steps) + 1):
-            train_step(config.lr * lr_factor(step - 1))
+            train_step(lr_factor(step - 1))
         synchronize(device)
         train_seconds += time.perf_counter() - tick
         y_hat = decode(members, predict(model, Z_val))
-        for m, curve in enumerate(curves):
+        errors = [validation_error(y.cpu().numpy(), y_val) for y in y_hat]
+        for curve, error in zip(curves, errors):
             curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
-                          "median_rel_err": validation_error(y_hat[m].cpu().numpy(), y_val)})
+                          "median_rel_err": error})
+        best.update(model, errors, step)
+        if config.patience and best.stale >= config.patience:
+            break
+    best.restore(model)
+    Z_test = stack_padded([m.Z_test for m in members])
     synchronize(device)
     tick = time.perf_counter()
     encoded_test = predict(model, Z_test)
@@ -152,16 +195,15 @@ def train_members(target, seed, members, data, config, device, periodic=False):
     throughput = {
         "device": device_name(device),
         "ensemble_size": len(members),
-        "train_samples_per_s": config.steps * config.batch_size / train_seconds,
-        "ensemble_train_samples_per_s": len(members) * config.steps * config.batch_size / train_seconds,
+        "train_samples_per_s": step * config.batch_size / train_seconds,
+        "ensemble_train_samples_per_s": len(members) * step * config.batch_size / train_seconds,
         "infer_samples_per_s": data.y_test.shape[0] / infer_seconds,
-        "train_gflops": 3 * model.flops_per_sample() * len(members) * config.steps * config.batch_size
-        / train_seconds / 1e9,
+        "train_gflops": 3 * model.flops_per_sample() * len(members) * step * config.batch_size / train_seconds / 1e9,
         "train_seconds": train_seconds,
     }
     return [{"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
-             "rejected_share": data.rejected,
-             **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, config.steps)}
+             "rejected_share": data.rejected, "val_median_rel_err": float(best.error[m]), "kept_step": best.step[m],
+             "steps_run": step, **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, step)}
             for m, bad in enumerate(first_bad_step)]
 
 

@@ -1,10 +1,13 @@
 """The ensemble engine: a member trained beside others is the same model as when trained alone."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 
 from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
+from bench.optim import EnsembleAdamW
 from bench.step import TrainingStep
 from bench.targets import load_targets
 from bench.train import TrainConfig, encode_member, train_members
@@ -23,9 +26,9 @@ def synthetic_pool(widths, n=2048):
 
 def trained(widths, seeds, Z, t, steps=30):
     model = EnsembleMLP(widths, seeds, SMALL)
-    step = TrainingStep(model, Z, t, batch_size=64, seed=5)
+    step = TrainingStep(model, Z, t, batch_size=64, seed=5, lr=3e-3)
     for i in range(steps):
-        step(3e-3 * (1 - i / steps))
+        step(1 - i / steps)
     return model, step
 
 
@@ -67,3 +70,52 @@ def test_a_diverging_member_is_flagged_and_leaves_the_others_alone():
     assert healthy_step.first_bad_step.tolist() == [-1, -1, -1]
     for mine, theirs in zip(model.parameters(), healthy.parameters()):
         torch.testing.assert_close(mine[1:], theirs[1:])
+
+
+def test_ensemble_adamw_matches_torch_adamw_member_by_member():
+    generator = torch.Generator().manual_seed(1)
+    start = torch.randn(3, 4, 2, generator=generator)
+    lrs, decays = [1e-2, 3e-3, 1e-3], [0.0, 1e-2, 1e-1]
+    ours = torch.nn.Parameter(start.clone())
+    optimizer = EnsembleAdamW([ours], torch.tensor(lrs), torch.tensor(decays))
+    theirs = [torch.nn.Parameter(start[m].clone()) for m in range(3)]
+    references = [torch.optim.AdamW([p], lr=lr, weight_decay=wd) for p, lr, wd in zip(theirs, lrs, decays)]
+    for _ in range(20):
+        grad = torch.randn(3, 4, 2, generator=generator)
+        ours.grad = grad.clone()
+        optimizer.step(torch.tensor(0.5))
+        for m, (p, reference) in enumerate(zip(theirs, references)):
+            for group in reference.param_groups:
+                group["lr"] = lrs[m] * 0.5
+            p.grad = grad[m].clone()
+            reference.step()
+    for m, p in enumerate(theirs):
+        torch.testing.assert_close(ours.detach()[m], p.detach(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_member_with_its_own_settings_matches_that_trial_trained_alone():
+    target = load_targets()["seed"]
+    config = TrainConfig(steps=60, eval_every=20, train_size=4000, val_size=1000, test_size=2000)
+    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
+    member = encode_member(target, data, "log", "asinh")
+    trials = [{"lr": 1e-2, "weight_decay": 0.0}, {"lr": 1e-3, "weight_decay": 1e-2}]
+    together = train_members(target, 0, [member, member], data, config, "cpu", hyper=trials)
+    assert together[0]["metrics"] != together[1]["metrics"]
+    for trial, result in zip(trials, together):
+        [alone] = train_members(target, 0, [member], data, config, "cpu", hyper=[trial])
+        assert result["kept_step"] == alone["kept_step"]
+        assert result["metrics"]["median_rel_err"] == pytest.approx(alone["metrics"]["median_rel_err"], rel=1e-4)
+
+
+def test_the_kept_weights_are_those_of_the_best_validation_step():
+    target = load_targets()["seed"]
+    config = TrainConfig(steps=80, eval_every=20, train_size=4000, val_size=1000, test_size=2000, lr=3e-2,
+                         schedule="constant")
+    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
+    [result] = train_members(target, 0, [encode_member(target, data, "log", "asinh")], data, config, "cpu")
+    best = min(result["curve"], key=lambda point: point["median_rel_err"])
+    assert result["kept_step"] == best["step"]
+    assert result["val_median_rel_err"] == pytest.approx(best["median_rel_err"])
+    shorter = replace(config, steps=best["step"])
+    [stopped] = train_members(target, 0, [encode_member(target, data, "log", "asinh")], data, shorter, "cpu")
+    assert result["metrics"]["median_rel_err"] == pytest.approx(stopped["metrics"]["median_rel_err"], rel=1e-5)

@@ -23,7 +23,7 @@ def training_step(cuda_graph, nan_member=None):
     if nan_member is not None:
         t[:, nan_member] = float("nan")
     model = EnsembleMLP(WIDTHS, SEEDS, MLPConfig(width=32, depth=2)).cuda()
-    return TrainingStep(model, Z.cuda(), t.cuda(), batch_size=64, seed=5, cuda_graph=cuda_graph)
+    return TrainingStep(model, Z.cuda(), t.cuda(), batch_size=64, seed=5, lr=1e-3, cuda_graph=cuda_graph)
 
 
 def test_cuda_graph_step_matches_the_eager_step():
@@ -40,11 +40,11 @@ def test_cuda_graph_step_matches_the_eager_step():
 def test_graph_replays_do_not_sync_and_still_flag_a_diverging_member():
     step = training_step(cuda_graph=True, nan_member=2)
     for _ in range(WARMUP_STEPS + 1):
-        step(1e-3)
+        step(1.0)
     torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(10):
-            step(1e-3)
+            step(1.0)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert step.first_bad_step.tolist() == [-1, -1, 1]

@@ -96,3 +96,20 @@ def test_a_dask_cluster_writes_the_same_records_as_local_workers(tmp_path):
     assert len(dask_runs) == 4 and dask_runs == local_runs
     assert sorted(p.name for p in (tmp_path / "dask" / "runs").iterdir()) == sorted(
         p.name for p in (tmp_path / "local" / "runs").iterdir())
+
+
+def test_records_are_strict_json_without_nan_or_infinity_tokens(tmp_path):
+    from bench.records import prepare_out, write_record
+
+    prepare_out(tmp_path)
+    record = {"config": {"target": "t", "model": "m", "encoding": "e", "target_encoding": "n", "seed": 0},
+              "metrics": {"median_rel_err": float("nan"), "p99_rel_err": float("inf"), "r2": 0.5},
+              "curve": [{"median_rel_err": float("-inf")}]}
+    path = write_record(tmp_path, record)
+
+    def refuse(token):
+        raise ValueError(f"bare {token} in a record")
+
+    loaded = json.loads(path.read_text(), parse_constant=refuse)
+    assert loaded["metrics"] == {"median_rel_err": None, "p99_rel_err": None, "r2": 0.5}
+    assert loaded["curve"] == [{"median_rel_err": None}]
