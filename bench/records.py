@@ -66,12 +66,18 @@ def plain(value):
 
 
 def write_record(out, record):
+    """Write a run's record into <out>/runs (see write_json)."""
+    return write_json(runs_dir(out) / record_name(record["config"]), record)
+
+
+def write_json(path, data):
     """Write atomically (a temporary file in the same folder, fsynced, then renamed into place) as strict JSON."""
-    path = runs_dir(out) / record_name(record["config"])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
     try:
         with os.fdopen(handle, "w") as file:
-            json.dump(plain(record), file, indent=1, allow_nan=False)
+            json.dump(plain(data), file, indent=1, allow_nan=False)
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)

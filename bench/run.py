@@ -13,9 +13,11 @@ from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
 from bench.registry import MODELS
+from bench.space import parse_override
 from bench.sweep import backend, execute, pending, plan
 from bench.targets import load_targets
 from bench.train import TrainConfig
+from bench.tune import tuned_cells
 
 DEFAULT_ENCODINGS = ["raw", "minmax", "standard", "log", "product+log"]
 
@@ -36,6 +38,13 @@ def parser():
     p.add_argument("--test-size", type=cli.positive_int, help=f"test draws (default: {TrainConfig.test_size})")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help=f"override a training setting: {', '.join(TrainConfig.field_names())}")
+    p.add_argument("--tune", type=cli.positive_int, metavar="N",
+                   help="tune each pipeline first: N Optuna trials on the validation set of seed 0 (stored in <out>/tuning)")
+    p.add_argument("--tune-steps", type=cli.positive_int, metavar="S", help="training steps per trial (default: --steps)")
+    p.add_argument("--space", action="append", default=[], metavar="KEY=LOW:HIGH",
+                   help="change a searched range (KEY=LOW:HIGH, or KEY=A,B for choices), e.g. --space lr=1e-4:1e-2")
+    p.add_argument("--finalists", type=cli.positive_int, metavar="K",
+                   help="with --tune: run only the K pipelines per target and model with the best validation error")
     p.add_argument("--out", default="results", help="results folder (default: results)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
@@ -76,6 +85,19 @@ def train_config(args):
     return config
 
 
+def tuning_space(args):
+    """--space overrides checked against every tunable model's ranges; tuning flags only with --tune."""
+    if not args.tune and (args.space or args.finalists or args.tune_steps):
+        raise UserError("--space, --tune-steps and --finalists only apply to tuning; add --tune N")
+    known = {}
+    for name in args.models:
+        known |= MODELS[name].space or {}
+    if args.tune and not known:
+        raise UserError(f"--tune: none of the models {', '.join(args.models)} is tunable; tunable: "
+                        f"{', '.join(n for n, m in MODELS.items() if m.space)}")
+    return dict(parse_override(item, known) for item in args.space)
+
+
 def listing(targets):
     lines = [f"target          {name}: {t.description or t.formula}" for name, t in targets.items()]
     lines += [f"encoding        {name}: {e.description}" for name, e in INPUT_ENCODINGS.items()]
@@ -104,8 +126,12 @@ def sweep(args, quiet=False):
                         "or --targets")
     for what, why in left_out.items():
         print(f"note: skipping {what}: {why}", file=sys.stderr)
+    space = tuning_space(args)
     prepare_out(args.out)
     workers = backend(args.jobs, args.scheduler)
+    if args.tune:
+        cells = tuned_cells(cells, args.tune, args.tune_steps or config.steps, space, args.out, device,
+                            finalists=args.finalists, progress=not quiet)
     todo, done = pending(cells, args.out, args.redo)
     print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "
           f"on {device}", file=sys.stderr)

@@ -18,7 +18,9 @@ from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
 from bench.records import config_key, environment, finished_keys, write_record
 from bench.registry import MODELS
-from bench.train import device_name
+from bench.train import MEMBER_SETTINGS, device_name
+
+SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space")  # what a tuned run's config names of its search
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,14 @@ class Cell:
     seed: int
     settings: dict = field(hash=False)
     device_type: str = "cpu"  # data are drawn on the sweep's device, so its type decides the numbers
+    tuning: dict | None = field(default=None, hash=False, compare=False)  # the search behind tuned settings
 
     @property
     def config(self):
         return {"target": self.target.name, "target_definition": self.target.definition(),
                 "encoding": self.encoding, "target_encoding": self.target_encoding, "model": self.model,
-                "seed": self.seed, "settings": self.settings, "device_type": self.device_type}
+                "seed": self.seed, "settings": self.settings, "device_type": self.device_type} | (
+                    {} if self.tuning is None else {"tuned": {k: self.tuning[k] for k in SEARCH_IDENTITY}})
 
     @property
     def key(self):
@@ -88,14 +92,24 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
 
 
 def group(cells):
-    """Jobs from cells: a batched model's cells of one (target, seed, settings) share a job."""
+    """Jobs from cells: a batched model's cells of one (target, seed, shared settings) share a job; settings
+    that each ensemble member may have its own (tuned learning rates, ...) do not split it."""
     jobs = {}
     for cell in cells:
         batched = MODELS[cell.model].batched
-        key = (cell.model, cell.target.name, cell.seed, str(sorted(cell.settings.items())),
-               None if batched else cell.key)
-        jobs.setdefault(key, Job(cell.model, cell.target, cell.seed, cell.settings, [])).cells.append(cell)
+        shared = {k: v for k, v in cell.settings.items() if not (batched and k in MEMBER_SETTINGS)}
+        key = (cell.model, cell.target.name, cell.seed, str(sorted(shared.items())), None if batched else cell.key)
+        jobs.setdefault(key, Job(cell.model, cell.target, cell.seed, shared, [])).cells.append(cell)
     return list(jobs.values())
+
+
+def job_cells(job):
+    """What the model's run receives per cell: (encoding, target encoding), plus the member's own settings
+    for a batched model."""
+    if not MODELS[job.model].batched:
+        return [(c.encoding, c.target_encoding) for c in job.cells]
+    return [(c.encoding, c.target_encoding, {k: c.settings[k] for k in MEMBER_SETTINGS if k in c.settings})
+            for c in job.cells]
 
 
 def run_job(job, device, threads):
@@ -104,7 +118,7 @@ def run_job(job, device, threads):
     if torch.device(device).type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     tick = time.perf_counter()
-    pairs = [(c.encoding, c.target_encoding) for c in job.cells]
+    pairs = job_cells(job)
     try:
         results = MODELS[job.model].run(job.target, job.seed, pairs, job.settings, device)
     except Exception as error:  # any failure fails this job's runs, never the sweep
@@ -125,9 +139,11 @@ def run_job(job, device, threads):
                   "rejected_share": result.get("rejected_share"), "val_median_rel_err": result.get("val_median_rel_err"),
                   "details": result.get("details"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        for key in ("kept_step", "steps_run", "tuning"):
+        for key in ("kept_step", "steps_run"):
             if key in result:
                 record[key] = result[key]
+        if cell.tuning is not None:
+            record["tuning"] = cell.tuning
         if "diverged_at_step" in result:
             record["diverged_at_step"] = result["diverged_at_step"]
         records.append(record)

@@ -16,6 +16,8 @@ from bench.metrics import convergence, outcome, validation_error
 from bench.model import EnsembleMLP, MLPConfig
 from bench.step import TrainingStep
 
+MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -215,11 +217,13 @@ def device_name(device):
 
 
 def run_mlp(target, seed, cells, settings, device):
-    """The `mlp` model's job: every (encoding, target encoding) cell trained as one ensemble."""
+    """The `mlp` model's job: every cell trained as one ensemble. A cell is (encoding, target encoding), or
+    (encoding, target encoding, its own values of MEMBER_SETTINGS) when its settings were tuned."""
     config = TrainConfig(**settings)
     data = sample_data(target, seed, config.train_size, config.val_size, config.test_size, device)
+    hyper = [cell[2] if len(cell) > 2 else {} for cell in cells]
     results, members, slots, cache = [None] * len(cells), [], [], {}
-    for slot, (encoding, target_encoding) in enumerate(cells):
+    for slot, (encoding, target_encoding, *_) in enumerate(cells):
         try:
             members.append(encode_member(target, data, encoding, target_encoding, cache))
             slots.append(slot)
@@ -228,7 +232,8 @@ def run_mlp(target, seed, cells, settings, device):
     for periodic in (False, True):  # periodic members have another first layer: a second ensemble
         part = [(slot, m) for slot, m in zip(slots, members) if uses_periodic(m.encoding) == periodic]
         if part:
-            trained = train_members(target, seed, [m for _, m in part], data, config, device, periodic)
+            trained = train_members(target, seed, [m for _, m in part], data, config, device, periodic,
+                                    [hyper[slot] for slot, _ in part])
             for (slot, _), result in zip(part, trained):
                 results[slot] = result
     return results

@@ -1,0 +1,150 @@
+"""Tuning: per pipeline (input encoding, target encoding, model), an Optuna search on the validation set.
+
+The search uses the tuning seed's training pool and validation set only (it never draws a test set). Trials
+are asked in rounds; for the batched `mlp`, every trial of a round that shares an architecture (width,
+depth, batch size) trains as one member of one ensemble, whatever its pipeline, each member with its own
+learning rate, weight decay and frequency scale. Other models fit one trial at a time. A finished search is
+stored in <out>/tuning/ (plain JSON), so a rerun, or the same search at a longer final budget, reuses it.
+"""
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+from tqdm.auto import tqdm
+
+from bench.data import Data, derive_seed, sample_data
+from bench.encodings import uses_periodic
+from bench.records import config_key, write_json
+from bench.registry import MODELS
+from bench.space import describe, draw
+from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members
+
+TUNING_SEED = 0
+
+
+def search_key(target, model, pipeline, settings, space, trials, round_size):
+    """What decides a search's outcome: hashed into its file name."""
+    return config_key({"target": target.definition(), "model": model, "pipeline": list(pipeline),
+                       "settings": settings, "space": describe(space), "trials": trials, "round_size": round_size})
+
+
+def search_path(out, target, model, pipeline, key):
+    return Path(out) / "tuning" / f"{target.name}_{model}_{pipeline[0]}_{pipeline[1]}_{key}.json"
+
+
+def pipeline_space(space, encoding):
+    """The entries of `space` that matter for this input encoding (frequency scale only with periodic)."""
+    return {k: v for k, v in space.items() if k != "frequency_scale" or uses_periodic(encoding)}
+
+
+def run_trials(target, model, asked, settings, device, batched=True):
+    """Validation errors of the asked trials [(pipeline, params)], in order."""
+    if model != "mlp":
+        scores = []
+        for (encoding, target_encoding), params in asked:
+            [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params, device)
+            scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
+        return scores
+    config = TrainConfig(**settings)
+    data = validation_data(target, config, device)
+    groups, cache = defaultdict(list), {}
+    for i, ((encoding, _), params) in enumerate(asked):
+        architecture = {k: v for k, v in params.items() if k not in MEMBER_SETTINGS}
+        key = (uses_periodic(encoding), json.dumps(architecture, sort_keys=True), i if not batched else None)
+        groups[key].append(i)
+    scores = [None] * len(asked)
+    for (periodic, architecture, _), indices in groups.items():
+        group_config = replace(config, **json.loads(architecture))
+        members = [encode_member(target, data, *asked[i][0], cache) for i in indices]
+        hyper = [{k: v for k, v in asked[i][1].items() if k in MEMBER_SETTINGS} for i in indices]
+        results = train_members(target, TUNING_SEED, members, data, group_config, device, periodic, hyper)
+        for i, result in zip(indices, results):
+            error = result["val_median_rel_err"] if result["status"] == "ok" else float("inf")
+            scores[i] = (error, result["kept_step"])
+    return scores
+
+
+def validation_data(target, config, device):
+    """The tuning seed's pool and validation set; the validation set also stands in for the test set, so a
+    search never draws (let alone reads) test points."""
+    data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, 1, device)
+    return Data(data.X_train, data.y_train, data.X_val, data.y_val, data.X_val, data.y_val, data.rejected)
+
+
+def search(target, model, pipelines, settings, space, trials, device, round_size=8, batched=True, progress=True):
+    """Search each pipeline's settings; returns {pipeline: summary} with the best trial's params."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    studies = {p: optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
+        seed=derive_seed("tune", target.name, model, *p), n_startup_trials=min(round_size, trials),
+        multivariate=True, constant_liar=True)) for p in pipelines}
+    history = {p: [] for p in pipelines}
+    tick = time.perf_counter()
+    with tqdm(total=trials * len(pipelines), unit="trial", desc=f"tuning {model} on {target.name}",
+              disable=not progress) as bar:
+        for start in range(0, trials, round_size):
+            asked = [(p, studies[p].ask()) for p in pipelines for _ in range(min(round_size, trials - start))]
+            params = [draw(pipeline_space(space, p[0]), trial) for p, trial in asked]
+            scores = run_trials(target, model, [(p, x) for (p, _), x in zip(asked, params)], settings, device, batched)
+            for (p, trial), x, (error, kept_step) in zip(asked, params, scores):
+                finite = error < float("inf")
+                studies[p].tell(trial, error if finite else None,
+                                state=optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL)
+                history[p].append({"trial": trial.number, "params": x, "val_median_rel_err": error if finite else None,
+                                   "kept_step": kept_step})
+            bar.update(len(asked))
+    seconds = time.perf_counter() - tick
+    summaries = {}
+    for p, study in studies.items():
+        done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = min(done, key=lambda t: t.value) if done else None
+        summaries[p] = {"trials": trials, "search_steps": settings.get("steps"), "round_size": round_size,
+                        "space": describe(pipeline_space(space, p[0])), "seconds": seconds / len(pipelines),
+                        "best_trial": None if best is None else best.number,
+                        "val_median_rel_err": None if best is None else best.value,
+                        "params": {} if best is None else history[p][best.number]["params"], "history": history[p]}
+    return summaries
+
+
+def tuned_cells(cells, trials, search_steps, space, out, device, round_size=8, finalists=None, progress=True):
+    """The cells with each tunable pipeline's settings replaced by its search's best (searches are run, or read
+    from <out>/tuning); with `finalists`, only the best that many pipelines per (target, model) are kept."""
+    groups = defaultdict(list)
+    for cell in cells:
+        groups[cell.target.name, cell.model].append(cell)
+    kept = []
+    for (_, model), group in groups.items():
+        model_space = MODELS[model].space
+        if model_space is None:
+            kept += group
+            continue
+        model_space = {k: space.get(k, v) for k, v in model_space.items()}
+        target = group[0].target
+        settings = group[0].settings | ({"steps": search_steps} if "steps" in group[0].settings else {})
+        pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
+        summaries, missing = {}, []
+        for p in pipelines:
+            key = search_key(target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size)
+            path = search_path(out, target, model, p, key)
+            if path.exists():
+                summaries[p] = json.loads(path.read_text())
+            else:
+                missing.append((p, path))
+        if missing:
+            found = search(target, model, [p for p, _ in missing], settings, model_space, trials, device, round_size,
+                           progress=progress)
+            for p, path in missing:
+                write_json(path, found[p])
+                summaries[p] = found[p]
+        ranked = sorted(pipelines, key=lambda p: summaries[p]["val_median_rel_err"] or float("inf"))
+        chosen = set(ranked[:finalists] if finalists else ranked)
+        for cell in group:
+            p = (cell.encoding, cell.target_encoding)
+            if p in chosen:
+                summary = {k: v for k, v in summaries[p].items() if k != "history"}
+                kept.append(replace(cell, settings=cell.settings | summaries[p]["params"],
+                                    tuning=summary | {"history": summaries[p]["history"]}))
+    return kept
