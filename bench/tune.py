@@ -16,7 +16,7 @@ from pathlib import Path
 import optuna
 from tqdm.auto import tqdm
 
-from bench.data import Data, derive_seed, sample_data
+from bench.data import Data, derive_seed
 from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
@@ -71,8 +71,9 @@ def run_trials(target, model, asked, settings, device, batched=True):
 def validation_data(target, config, device):
     """The tuning seed's pool and validation set; the validation set also stands in for the test set, so a
     search never draws (let alone reads) test points."""
-    data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, 1, device)
-    return Data(data.X_train, data.y_train, data.X_val, data.y_val, data.X_val, data.y_val, data.rejected)
+    X_train, y_train, rejected_train = target.sample(config.train_size, derive_seed(TUNING_SEED, "train"), device)
+    X_val, y_val, rejected_val = target.sample(config.val_size, derive_seed(TUNING_SEED, "val"), device)
+    return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
 
 
 def search(target, model, pipelines, settings, space, trials, device, round_size=8, batched=True, progress=True):

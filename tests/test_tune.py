@@ -1,0 +1,104 @@
+"""Tuning: choices follow validation (never test), searches are stored and reused, and bad flags are one line."""
+
+import json
+
+import pytest
+
+from bench import cli, registry
+from bench.data import derive_seed
+from bench.registry import MODELS, Model
+from bench.run import main
+from bench.space import Choice, IntRange, LogUniform, parse_override
+from bench.sweep import plan
+from bench.targets import load_targets
+from bench.train import TrainConfig
+from bench.tune import TUNING_SEED, search, tuned_cells
+
+SEED = load_targets()["seed"]
+TINY = {"steps": 40, "eval_every": 20, "train_size": 2000, "val_size": 500, "test_size": 500}
+
+
+def planted_run(target, seed, cells, settings, device):
+    """A model whose validation error falls with `knob` while its test error rises: only a choice made on
+    validation picks the largest knob."""
+    knob = settings["knob"]
+    return [{"status": "ok", "val_median_rel_err": 1 / knob, "metrics": {"median_rel_err": knob}}
+            for _ in cells]
+
+
+@pytest.fixture
+def planted(monkeypatch):
+    model = Model(planted_run, "planted", lambda config, size: {"knob": 1}, space={"knob": IntRange(1, 50)})
+    monkeypatch.setitem(registry.MODELS, "planted", model)
+    return model
+
+
+def test_the_choice_follows_validation_not_test(planted, tmp_path):
+    cells, _ = plan([SEED], ["raw"], ["none"], ["planted"], 1, TrainConfig())
+    [cell] = tuned_cells(cells, 12, 1, {}, tmp_path, "cpu", progress=False)
+    history = cell.tuning["history"]
+    assert cell.settings["knob"] == max(trial["params"]["knob"] for trial in history)
+    assert cell.tuning["val_median_rel_err"] == min(trial["val_median_rel_err"] for trial in history)
+
+
+def test_a_search_never_draws_the_test_set(monkeypatch):
+    drawn = []
+    sample = type(SEED).sample
+    monkeypatch.setattr(type(SEED), "sample", lambda self, n, seed, device="cpu": drawn.append(seed) or sample(
+        self, n, seed, device))
+    search(SEED, "mlp", [("log", "asinh")], TINY, {"lr": LogUniform(1e-3, 1e-2)}, 2, "cpu", progress=False)
+    assert derive_seed(TUNING_SEED, "test") not in drawn and derive_seed(TUNING_SEED, "val") in drawn
+
+
+def test_batched_trials_score_as_trials_trained_one_at_a_time():
+    space = {"lr": LogUniform(1e-3, 3e-2), "width": Choice((16, 32)), "depth": IntRange(1, 2)}
+    pipelines = [("log", "asinh"), ("standard", "asinh")]
+    together = search(SEED, "mlp", pipelines, TINY, space, 4, "cpu", round_size=4, progress=False)
+    alone = search(SEED, "mlp", pipelines, TINY, space, 4, "cpu", round_size=4, batched=False, progress=False)
+    for p in pipelines:
+        for a, b in zip(together[p]["history"], alone[p]["history"]):
+            assert a["params"] == b["params"]
+            assert a["val_median_rel_err"] == pytest.approx(b["val_median_rel_err"], rel=1e-4)
+
+
+def test_a_stored_search_is_reused_and_tuned_runs_name_it(tmp_path, capsys):
+    argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--seeds", "1", "--steps", "40",
+            "--set", "eval_every=20", "--set", "train_size=2000", "--set", "val_size=500", "--test-size", "500",
+            "--tune", "2", "--tune-steps", "40", "--space", "width=16,32", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    [stored] = (tmp_path / "tuning").glob("*.json")
+    before = stored.stat().st_mtime_ns
+    assert main(argv + ["--steps", "60"]) == 0  # a longer final budget reuses the same search
+    assert stored.stat().st_mtime_ns == before
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    assert sorted(r["config"]["settings"]["steps"] for r in records) == [40, 60]
+    for record in records:
+        assert record["config"]["tuned"]["trials"] == 2 and record["config"]["tuned"]["search_steps"] == 40
+        assert record["config"]["settings"]["width"] in (16, 32) and len(record["tuning"]["history"]) == 2
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (["--tune", "0"], "must be at least 1"),
+    (["--tune", "-1"], "must be at least 1"),
+    (["--tune", "2", "--space", "learning_rate=1:2"], "expected KEY=LOW:HIGH or KEY=A,B with KEY one of"),
+    (["--tune", "2", "--space", "lr=1e-2:1e-4"], "low (0.01) >= high (0.0001); make low < high"),
+    (["--tune", "2", "--space", "lr=0:1e-2"], "needs 0 < low"),
+    (["--tune", "2", "--space", "width=a,b"], "'a' is not a number"),
+    (["--space", "lr=1e-4:1e-2"], "only apply to tuning; add --tune N"),
+    (["--tune", "2", "--models", "linear"], "none of the models linear is tunable"),
+], ids=lambda value: " ".join(value) if isinstance(value, list) else "")
+def test_bad_tuning_flags_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, arguments, fragment):
+    out = tmp_path / "results"
+    try:
+        status = cli.main_guard(lambda: main(arguments + ["--targets", "seed", "--steps", "1", "--out", str(out)]))
+    except SystemExit as exit_:
+        status = exit_.code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(err) == 1 and fragment in err[0], err
+    assert not out.exists()
+
+
+def test_space_overrides_keep_the_kind_of_range():
+    assert parse_override("lr=1e-4:1e-2", MODELS["mlp"].space) == ("lr", LogUniform(1e-4, 1e-2))
+    assert parse_override("depth=2:6", MODELS["mlp"].space) == ("depth", IntRange(2, 6))
+    assert parse_override("width=32,64", MODELS["mlp"].space) == ("width", Choice((32, 64)))
