@@ -110,9 +110,11 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
     return summaries
 
 
-def tuned_cells(cells, trials, search_steps, space, out, device, round_size=8, finalists=None, progress=True):
+def tuned_cells(cells, trials, search_steps, space, out, device, round_size=8, finalists=None, progress=True,
+                run_missing=True):
     """The cells with each tunable pipeline's settings replaced by its search's best (searches are run, or read
-    from <out>/tuning); with `finalists`, only the best that many pipelines per (target, model) are kept."""
+    from <out>/tuning); with `finalists`, only the best that many pipelines per (target, model) are kept.
+    Without `run_missing`, None when a search is not stored yet."""
     groups = defaultdict(list)
     for cell in cells:
         groups[cell.target.name, cell.model].append(cell)
@@ -134,6 +136,8 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=8, f
                 summaries[p] = json.loads(path.read_text())
             else:
                 missing.append((p, path))
+        if missing and not run_missing:
+            return None
         if missing:
             found = search(target, model, [p for p, _ in missing], settings, model_space, trials, device, round_size,
                            progress=progress)

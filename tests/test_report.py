@@ -4,13 +4,15 @@ the whole report on a folder with diverged, failed and unreadable records, and i
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from bench import cli
 from bench.metrics import convergence
 from bench.records import config_key, load_records, prepare_out, runs_dir, write_record
-from bench.report import figures, frames, sweeps, tables
+from bench.report import figures, frames, stats, sweeps, tables
 from bench.report import main as report_main
+from bench.report.ladder import agreement_table, ladder_table
 
 T_975_2, T_975_1 = 4.302652729911275, 12.706204736174707  # scipy.stats.t.ppf(0.975, df) for df = 2, 1
 
@@ -47,6 +49,39 @@ def synthetic_records():
             for (model, encoding, target_encoding), errs in cells.items() for seed, err in enumerate(errs)]
 
 
+def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
+    """A tuned mlp run at a budget of `steps`, as bench.run --tune writes it."""
+    r = record("mlp", encoding, target_encoding, seed, err, target=target)
+    r["config"]["settings"] |= {"steps": steps, "lr": 0.003, "width": 128}
+    r["config"]["tuned"] = {"trials": 8, "search_steps": 100, "round_size": 8,
+                            "space": {"lr": "log-uniform", "width": "one of 64, 128"}}
+    r["key"] = config_key(r["config"])
+    r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5, "params": {}}
+    r["kept_step"] = steps
+    return r
+
+
+def ladder_records():
+    """Three tuned pipelines at 100 and 400 steps; the order at 400 swaps the last two."""
+    errors = {("log", "asinh"): (0.1, 0.01), ("raw", "asinh"): (0.3, 0.2), ("raw", "none"): (0.5, 0.1)}
+    return [tuned_record(encoding, target_encoding, seed, steps, err * (1 + 0.1 * seed))
+            for (encoding, target_encoding), by_budget in errors.items()
+            for steps, err in zip((100, 400), by_budget) for seed in range(2)]
+
+
+def test_ladder_and_rank_agreement_between_budgets():
+    ladder = ladder_table(frames.runs_frame(ladder_records()))
+    assert sorted(ladder["steps"].unique()) == [100, 400] and len(ladder) == 6
+    [row] = agreement_table(ladder).itertuples(index=False)
+    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 3)
+    assert row.kendall_tau == pytest.approx(1 / 3) and row.same_winner and row.winner_large == "log+asinh"
+
+
+def test_ranking_keeps_each_pipeline_at_its_largest_budget():
+    kept, left_out = frames.largest_budget(ladder_records())
+    assert {r["config"]["settings"]["steps"] for r in kept} == {400} and left_out == 6
+
+
 @pytest.fixture(scope="module")
 def runs():
     return frames.runs_frame(synthetic_records())
@@ -58,39 +93,61 @@ def ranked(runs):
 
 
 def test_mean_interval_is_a_t_interval():
-    mean, low, high = tables.mean_interval([1.0, 2.0, 3.0])
+    mean, low, high = stats.mean_interval([1.0, 2.0, 3.0])
     assert mean == pytest.approx(2.0)
     assert (low, high) == pytest.approx((2 - T_975_2 / math.sqrt(3), 2 + T_975_2 / math.sqrt(3)))
 
 
 def test_mean_interval_with_one_value_has_no_bounds():
-    mean, low, high = tables.mean_interval([5.0, np.nan])
+    mean, low, high = stats.mean_interval([5.0, np.nan])
     assert mean == 5.0 and np.isnan(low) and np.isnan(high)
 
 
-def test_ranking_orders_by_mean_and_puts_pipelines_without_ok_runs_last(ranked):
+GEOMETRIC = [math.sqrt(0.01 * 0.03), math.sqrt(0.05 * 0.07), 0.3, math.sqrt(0.4 * 0.6), 1.0, math.sqrt(2.0)]
+
+
+def test_ranking_orders_by_geometric_mean_and_puts_pipelines_without_ok_runs_last(ranked):
     order = list(zip(ranked["model"], ranked["encoding"], ranked["target_encoding"]))
     assert order == [("mlp", "log", "asinh"), ("knn", "log", "none"), ("mlp", "log", "none"), ("mlp", "raw", "asinh"),
                      ("mlp", "raw", "none"), ("seed-asker", "raw", "none"), ("linear", "raw", "none")]
-    assert ranked["median_rel_err"].iloc[:6].tolist() == pytest.approx([0.02, 0.06, 0.3, 0.5, 1.0, 1.5])
-    assert ranked["rank"].iloc[:6].tolist() == [1, 2, 3, 4, 5, 6] and np.isnan(ranked["rank"].iloc[6])
+    assert ranked["median_rel_err"].iloc[:6].tolist() == pytest.approx(GEOMETRIC)
+    assert str(ranked["rank"].dtype) == "Int64"
+    assert ranked["rank"].iloc[:6].tolist() == [1, 2, 3, 4, 5, 6] and pd.isna(ranked["rank"].iloc[6])
 
 
-def test_ranking_interval_counts_and_statuses(ranked):
+def test_ranking_interval_on_log10_and_integer_status_counts(ranked):
     best = ranked.iloc[0]
-    assert (best["ci_low"], best["ci_high"]) == pytest.approx((0.02 - T_975_1 * 0.01, 0.02 + T_975_1 * 0.01))
-    assert best["p90_rel_err"] == pytest.approx(0.06) and best["norm_l1"] == pytest.approx(0.04)
-    half = ranked.set_index(["model", "encoding", "target_encoding"]).loc[("mlp", "log", "none")]
-    assert (half["runs"], half["ok"], half["not_ok"]) == (2, 1, "1 diverged") and np.isnan(half["ci_low"])
-    assert ranked.iloc[6]["not_ok"] == "2 failed"
+    logs = np.log10([0.01, 0.03])
+    half = T_975_1 * logs.std(ddof=1) / math.sqrt(2)
+    assert (best["ci_low"], best["ci_high"]) == pytest.approx((10 ** (logs.mean() - half), 10 ** (logs.mean() + half)))
+    assert best["p90_rel_err"] == pytest.approx(3 * GEOMETRIC[0]) and best["norm_l1"] == pytest.approx(0.04)
+    assert (best["not_ok"], best["diverged"], best["failed"]) == (0, 0, 0)
+    one = ranked.set_index(["model", "encoding", "target_encoding"]).loc[("mlp", "log", "none")]
+    assert (one["runs"], one["ok"], one["diverged"], one["not_ok"]) == (2, 1, 1, 1) and np.isnan(one["ci_low"])
+    assert (ranked.iloc[6]["failed"], ranked.iloc[6]["not_ok"]) == (2, 2)
+
+
+def test_paired_comparison_with_the_best_calls_ties_and_gaps(ranked):
+    verdicts = ranked.set_index(["model", "encoding", "target_encoding"])["vs_best"]
+    assert verdicts[("mlp", "log", "asinh")] == "best"
+    assert verdicts[("mlp", "log", "none")] == "n=1"  # one common ok seed: nothing to test
+    factor, p, n = stats.paired_comparison(pd.Series([0.01, 0.02, 0.04]), pd.Series([0.1, 0.2, 0.4]))
+    assert (factor, p, n) == (pytest.approx(10.0), 0.0, 3) and stats.verdict(factor, p, n) == "worse"
+    factor, p, n = stats.paired_comparison(pd.Series([0.01, 0.02, 0.04]), pd.Series([0.02, 0.01, 0.041]))
+    assert stats.verdict(factor, p, n) == "tie" and p > 0.5
+
+
+def test_geometric_interval_counts_exact_zeros_at_the_floor():
+    mean, _, _ = stats.geometric_interval([0.0, 1e-16])
+    assert mean == pytest.approx(1e-16)
 
 
 def test_headline_factors_over_raw_inputs_and_the_asker(ranked):
     head = tables.headlines(ranked).iloc[0]
     assert (head["model"], head["encoding"], head["target_encoding"]) == ("mlp", "log", "asinh")
     assert (head["raw_encoding"], head["raw_target_encoding"]) == ("raw", "asinh")
-    assert head["factor_vs_raw"] == pytest.approx(25.0)
-    assert head["factor_vs_asker"] == pytest.approx(75.0)
+    assert head["factor_vs_raw"] == pytest.approx(GEOMETRIC[3] / GEOMETRIC[0])
+    assert head["factor_vs_asker"] == pytest.approx(GEOMETRIC[5] / GEOMETRIC[0])
 
 
 def test_convergence_counts_the_seeds_that_reached_each_level(runs, ranked):
@@ -114,7 +171,7 @@ def reported(tmp_path_factory):
     """A report written from a folder with the synthetic records plus one file that is not JSON."""
     out = tmp_path_factory.mktemp("results")
     runs_dir(out).mkdir()
-    for r in synthetic_records():
+    for r in synthetic_records() + ladder_records():
         write_record(out, r)
     (runs_dir(out) / "half-written.json").write_text("{")
     assert report_main.main(["--out", str(out)]) == 0
@@ -123,7 +180,8 @@ def reported(tmp_path_factory):
 
 def test_report_shows_runs_that_diverged_or_failed(reported):
     summary = (reported / "summary.md").read_text()
-    assert "14 runs: 11 ok, 1 diverged, 2 failed" in summary
+    assert "20 runs: 17 ok, 1 diverged, 2 failed" in summary
+    assert "## Tuning" in summary and "## Budget ladder" in summary and "Kendall's tau = 0.33 over 3 pipelines" in summary
     section = summary.split("## Runs not ok")[1].split("##")[0]
     assert "diverged on purpose: seed 1" in section and section.count("failed on purpose") == 2
     assert "| 0/2 (2 failed) |" in summary and "| 1/2 (1 diverged) |" in summary
@@ -134,7 +192,7 @@ def test_report_headline_marks_cpu_and_gives_factors(reported):
     summary = (reported / "summary.md").read_text()
     headline = next(line for line in summary.splitlines() if line.startswith("- **seed**"))
     assert "mlp, log inputs, target encoding asinh" in headline
-    assert "25× lower than raw inputs" in headline and "75× lower than seed-asker" in headline
+    assert "28.3× lower than raw inputs" in headline and "81.6× lower than seed-asker" in headline
     assert "CPU result" in headline and "**CPU results**" in summary
     assert "python -m bench.run --targets seed" in summary and f"python -m bench.report --out {reported}" in summary
 
@@ -182,10 +240,13 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("sweep", [sweeps.QUICK_SWEEP, sweeps.DEFAULT_SWEEP], ids=lambda s: s.name)
-def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep):
+def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep, tmp_path):
     for command in sweep.commands:
-        keys = sweeps.planned_keys(list(command))
-        assert keys and len(keys) > 10
+        keys = sweeps.planned_keys(list(command), tmp_path)
+        if "--tune" in command:  # its settings wait for searches that are not stored in tmp_path
+            assert keys is None and sweeps.planned_keys([c for c in command if c != "--tune"], tmp_path) is None
+        else:
+            assert keys and len(keys) >= 4
 
 
 @pytest.mark.parametrize("sizes", [["--set", "train_size=5000"], ["--train-size", "5000"]])
@@ -203,8 +264,22 @@ def test_the_reproduce_command_plans_exactly_the_recorded_runs(tmp_path, sizes):
     for cell in cells:
         write_record(tmp_path, {"config": cell.config, "key": cell.key})
     records, _ = load_records(tmp_path)
-    assert sweeps.planned_keys(sweeps.sweep_arguments(records)) == {c.key for c in cells}
-    assert "It plans exactly the 18 runs recorded here" in sweeps.reproduction(records, tmp_path)[-1]
+    assert sweeps.planned_keys(sweeps.sweep_arguments(records), tmp_path) == {c.key for c in cells}
+    assert "They plan exactly the 18 runs recorded here" in sweeps.reproduction(records, tmp_path)[-1]
+
+
+def test_tuned_records_reproduce_as_tuned_commands_one_per_budget(tmp_path):
+    argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--seeds", "1", "--steps", "40",
+            "--set", "eval_every=20", "--set", "train_size=2000", "--set", "val_size=500", "--test-size", "500",
+            "--tune", "2", "--tune-steps", "40", "--out", str(tmp_path)]
+    from bench.run import main
+
+    assert main(argv) == 0 and main(argv[:-4] + ["--steps", "80", "--tune-steps", "40", "--out", str(tmp_path)]) == 0
+    records, _ = load_records(tmp_path)
+    lines = sweeps.reproduction(records, tmp_path)
+    commands = [line for line in lines if line.startswith("python -m bench.run")]
+    assert len(commands) == 2 and all("--tune 2 --tune-steps 40" in c for c in commands)
+    assert "They plan exactly the 2 runs recorded here" in lines[-1]
 
 
 
@@ -230,31 +305,34 @@ def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
     records = [record("mlp", "log", "none", 0, 0.001), record("mlp", "log", "none", 1, status="diverged"),
                record("mlp", "log", "asinh", 0, 0.01), record("mlp", "log", "asinh", 1, 0.03)]
     heads = tables.headlines(tables.ranking(frames.runs_frame(records)))
-    assert (heads.loc[0, "target_encoding"], heads.loc[0, "median_rel_err"]) == ("asinh", pytest.approx(0.02))
+    assert (heads.loc[0, "target_encoding"], heads.loc[0, "median_rel_err"]) == ("asinh", pytest.approx(math.sqrt(3e-4)))
 
 
 def test_runs_under_another_budget_are_left_out_not_pooled_as_seeds():
     longer = record(seed=0, err=0.001)
     longer["config"]["settings"] = {**longer["config"]["settings"], "steps": 9999}
-    kept, left_out = frames.one_budget([record(seed=0), record(seed=1), longer])
-    assert left_out == 1 and all(r["config"]["settings"]["steps"] == 100 for r in kept)
+    kept, left_out = frames.largest_budget([record(seed=0), record(seed=1), longer])
+    assert left_out == 2 and kept == [longer]
 
 
-def test_an_interrupted_built_in_sweep_is_resumed(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr(report_main, "sweep_keys", lambda sweep, device="cpu": {"a", "b"})
-    monkeypatch.setattr(report_main, "run_sweep", lambda sweep, out: calls.append(sweep.name))
-    monkeypatch.setattr(report_main, "write_report", lambda records, broken, out: [])
-    runs_dir(tmp_path).mkdir()
-    write_record(tmp_path, {**record(), "key": "a"})
-    assert report_main.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]
-    write_record(tmp_path, {**record(seed=1), "key": "b"})
-    assert report_main.main(["--out", str(tmp_path)]) == 0 and calls == ["default"]  # complete: nothing to run
+def test_a_built_in_sweep_runs_when_the_folder_holds_none_or_part_of_it_and_never_over_other_runs(tmp_path):
+    command = ("--targets", "seed", "--encodings", "raw,log", "--target-encodings", "none", "--models", "linear",
+               "--seeds", "1")
+    sweep = sweeps.Sweep("tiny", (command,), 1)
+    keys = sorted(sweeps.planned_keys(list(command), tmp_path))
+    first = {**record(model="linear", encoding="raw", target_encoding="none"), "key": keys[0]}
+    second = {**record(model="linear", encoding="log", target_encoding="none"), "key": keys[1]}
+    assert sweeps.unfinished(sweep, [], tmp_path)  # empty
+    assert sweeps.unfinished(sweep, [first], tmp_path)  # interrupted
+    assert not sweeps.unfinished(sweep, [first, second], tmp_path)  # complete
+    assert not sweeps.unfinished(sweep, [first, {**record(), "key": "someone else's"}], tmp_path)
 
 
-def test_a_folder_with_one_target_encoding_reports_without_error(tmp_path):
-    runs_dir(tmp_path).mkdir()
-    for seed in (0, 1):
-        write_record(tmp_path, record(seed=seed, err=0.1 + seed / 10))
-    assert report_main.main(["--out", str(tmp_path)]) == 0
-    assert (tmp_path / "final_error.png").exists() and (tmp_path / "summary.md").exists()
+def test_a_tuned_command_of_a_built_in_sweep_claims_its_runs_before_its_searches_are_stored(tmp_path):
+    command = ("--targets", "other", "--encodings", "log", "--target-encodings", "asinh", "--models", "mlp",
+               "--seeds", "2", "--steps", "400", "--tune", "8", "--tune-steps", "100")
+    sweep = sweeps.Sweep("tuned", (command,), 1)
+    ours = [r for r in ladder_records() if r["encoding"] == "log" and r["config"]["settings"]["steps"] == 400]
+    assert all(sweeps.made_by(r, sweep, set()) for r in ours)
+    assert not any(sweeps.made_by(r, sweep, set()) for r in ladder_records() if r["encoding"] != "log")
+    assert sweeps.unfinished(sweep, ours, tmp_path)  # its search is not stored: not complete

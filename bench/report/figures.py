@@ -19,7 +19,8 @@ FIGURES = {"learning_curves": "learning curves of mlp per encoding and target en
            "final_error": "final median relative error per encoding and target encoding",
            "heatmap": "median relative error per encoding and model",
            "ecdf": "ECDF of per-point relative error (from the error quantiles each record stores)",
-           "throughput": "training and inference throughput"}
+           "throughput": "training and inference throughput",
+           "ladder": "budget ladder: tuned pipelines' error against training steps"}
 
 
 def log_ticks(axis, values):

@@ -13,7 +13,7 @@ from bench.run import DEFAULT_ENCODINGS
 PIPELINE = ["target", "encoding", "target_encoding", "model"]
 METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
 CONVERGENCE = ["steps_to_10pct", "seconds_to_10pct", "steps_to_1pct", "seconds_to_1pct"]
-THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops"]
+THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops", "train_seconds"]
 ASKER = "seed-asker"  # the question's own recipe: the reference the headline compares against
 ENCODING_ORDER = DEFAULT_ENCODINGS + [e for e in INPUT_ENCODINGS if e not in DEFAULT_ENCODINGS]
 REL_ERR = "relative error |ŷ − y| / |y|"
@@ -28,6 +28,8 @@ def runs_frame(records):
     for column in METRICS + CONVERGENCE + THROUGHPUT:
         if column not in frame:
             frame[column] = np.nan
+    if "kept_step" not in frame:
+        frame["kept_step"] = np.nan
     for column in ("device", "env.device", "error", "finished"):
         if column not in frame:
             frame[column] = pd.Series(None, index=frame.index, dtype=object)
@@ -36,7 +38,18 @@ def runs_frame(records):
     frame["has_curve"] = [bool(r.get("curve")) for r in records]
     not_ok = frame["status"] != "ok"
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
+    frame["steps"] = [r["config"]["settings"].get("steps") for r in records]
+    frame["tuned"] = ["tuned" in r["config"] for r in records]
+    frame["tuned_settings"] = [tuned_settings(r) for r in records]
     return frame
+
+
+def tuned_settings(record):
+    """'lr=0.0031, width=128, ...': the searched settings a tuned run uses ('' for an untuned run)."""
+    searched = record["config"].get("tuned", {}).get("space", {})
+    settings = record["config"]["settings"]
+    return ", ".join(f"{k}={settings[k]:.3g}" if isinstance(settings[k], float) else f"{k}={settings[k]}"
+                     for k in searched if k in settings)
 
 
 def curves_frame(records):
@@ -55,17 +68,28 @@ def quantiles_frame(records):
 
 
 
-def one_budget(records):
-    """Per target and model, the runs of its most common settings (runs under another budget are not more
-    seeds of the same pipeline), and how many were left out."""
-    def budget(record):
+def budget(record):
+    """A run's training budget in steps (None for models without steps)."""
+    return record.get("config", {}).get("settings", {}).get("steps")
+
+
+def largest_budget(records):
+    """Per pipeline, the runs at its largest budget and, among those, of its most common settings (runs under
+    other settings are not more seeds of the same pipeline); and how many runs were left out."""
+    def settings(record):
         return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
 
-    counts = Counter((r["target"], r["model"], budget(r)) for r in records)
+    def pipeline(record):
+        return tuple(record[k] for k in PIPELINE)
+
+    largest = {}
+    for r in records:
+        largest[pipeline(r)] = max(largest.get(pipeline(r), -1), budget(r) or 0)
+    at_largest = [r for r in records if (budget(r) or 0) == largest[pipeline(r)]]
     chosen = {}
-    for (target, model, settings), _ in counts.most_common():
-        chosen.setdefault((target, model), settings)
-    kept = [r for r in records if chosen[(r["target"], r["model"])] == budget(r)]
+    for (key, setting), _ in Counter((pipeline(r), settings(r)) for r in at_largest).most_common():
+        chosen.setdefault(key, setting)
+    kept = [r for r in at_largest if chosen[pipeline(r)] == settings(r)]
     return kept, len(records) - len(kept)
 
 

@@ -16,10 +16,19 @@ from bench import cli
 from bench.errors import UserError
 from bench.records import ensure_writable, load_records, runs_dir
 from bench.report.figures import FIGURES, plot_ecdf, plot_final_error, plot_heatmap, plot_learning_curves, plot_throughput
-from bench.report.frames import curves_frame, one_budget, quantiles_frame, runs_frame
+from bench.report.frames import curves_frame, largest_budget, quantiles_frame, runs_frame
+from bench.report.ladder import agreement_table, ladder_table, plot_ladder
 from bench.report.markdown import summary_markdown
-from bench.report.sweeps import DEFAULT_SWEEP, QUICK_SWEEP, reproduction, sweep_keys
-from bench.report.tables import convergence_table, environment_table, headlines, not_ok_table, ranking, throughput_table
+from bench.report.sweeps import DEFAULT_SWEEP, QUICK_SWEEP, reproduction, unfinished
+from bench.report.tables import (
+    convergence_table,
+    environment_table,
+    headlines,
+    not_ok_table,
+    ranking,
+    throughput_table,
+    tuning_table,
+)
 
 
 def parser():
@@ -56,11 +65,13 @@ def run_sweep(sweep, out):
 
 def write_report(records, broken, out):
     """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written."""
-    records, other_budgets = one_budget(records)
+    ladder = ladder_table(runs_frame(records))
+    records, other_budgets = largest_budget(records)
     runs = runs_frame(records)
     ranked = ranking(runs)
     heads = headlines(ranked)
-    tables = {"ranking": ranked, "headlines": heads, "convergence": convergence_table(runs, ranked),
+    tables = {"ranking": ranked, "headlines": heads, "tuning": tuning_table(runs), "ladder": ladder,
+              "agreement": agreement_table(ladder), "convergence": convergence_table(runs, ranked),
               "throughput": throughput_table(runs), "not_ok": not_ok_table(runs), "environment": environment_table(runs)}
     written = []
     for name, table in tables.items():
@@ -69,7 +80,7 @@ def write_report(records, broken, out):
     sns.set_theme(style="whitegrid", context="notebook")
     drawn = {"learning_curves": plot_learning_curves(curves_frame(records)), "final_error": plot_final_error(runs),
              "heatmap": plot_heatmap(ranked), "ecdf": plot_ecdf(quantiles_frame(records), heads),
-             "throughput": plot_throughput(tables["throughput"])}
+             "throughput": plot_throughput(tables["throughput"]), "ladder": plot_ladder(ladder)}
     figures = {}
     for name, figure in drawn.items():
         path = out / f"{name}.png"
@@ -91,8 +102,7 @@ def main(argv=None):
     check_out(out)
     records, broken = load_records(out)
     sweep = QUICK_SWEEP if args.quick else DEFAULT_SWEEP
-    recorded = {r.get("key") for r in records}
-    if not broken and recorded < sweep_keys(sweep):  # empty, or a built-in sweep that was interrupted
+    if not broken and unfinished(sweep, records, out):  # empty, or a built-in sweep that was interrupted
         run_sweep(sweep, out)
         records, broken = load_records(out)
     for name in broken:

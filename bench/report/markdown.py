@@ -29,11 +29,18 @@ def markdown_table(frame):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)])
 
 
+def budget_text(steps, tuned_settings):
+    """'20,000 steps, tuned: lr=…, width=…' for a run's budget and tuned settings ('' when neither applies)."""
+    parts = ([f"{steps:,.0f} steps"] if pd.notna(steps) else []) + ([f"tuned: {tuned_settings}"] if tuned_settings else [])
+    return "; ".join(parts)
+
+
 def headline_text(head):
     """One paragraph: the best pipeline with its interval, and the factors over raw inputs and seed-asker."""
-    text = (f"**Best: {pipeline_text(head['encoding'], head['target_encoding'], head['model'])}**, median "
-            f"relative error **{fmt(head['median_rel_err'])}** "
-            f"({fmt_interval(head['ci_low'], head['ci_high'], head['ok'])}).")
+    budget = budget_text(head["steps"], head["tuned_settings"])
+    text = (f"**Best: {pipeline_text(head['encoding'], head['target_encoding'], head['model'])}**"
+            + (f" ({budget})" if budget else "") + f", median relative error **{fmt(head['median_rel_err'])}** "
+            f"(geometric mean, {fmt_interval(head['ci_low'], head['ci_high'], head['ok'])}).")
     if pd.notna(head["raw_median_rel_err"]):
         text += (f" {fmt(head['factor_vs_raw'])}× lower than raw inputs "
                  f"({pipeline_text('raw', head['raw_target_encoding'], head['model'])}: "
@@ -45,15 +52,28 @@ def headline_text(head):
     return text
 
 
+def not_ok_note(diverged, failed):
+    return ", ".join(f"{n} {what}" for n, what in ((diverged, "diverged"), (failed, "failed")) if n)
+
+
+def versus_best(factor, p, verdict):
+    if verdict in ("best", "–") or pd.isna(factor):
+        return verdict
+    return f"{verdict} ({fmt(factor)}×" + ("" if pd.isna(p) else f", p={fmt(p, 2)}") + ")"
+
+
 def ranking_markdown(ranked):
     show = pd.DataFrame({
-        "rank": ranked["rank"].map(lambda r: "–" if pd.isna(r) else f"{r:.0f}"),
+        "rank": ranked["rank"].map(lambda r: "–" if pd.isna(r) else f"{r}"),
         "encoding": ranked["encoding"], "target enc.": ranked["target_encoding"], "model": ranked["model"],
-        "ok runs": [f"{ok}/{n}" + (f" ({note})" if note else "")
-                    for ok, n, note in zip(ranked["ok"], ranked["runs"], ranked["not_ok"])],
-        "median rel. err (mean)": ranked["median_rel_err"].map(fmt),
+        "steps": ranked["steps"].map(lambda s: "–" if pd.isna(s) else f"{s:,.0f}"),
+        "ok runs": [f"{ok}/{n}" + (f" ({not_ok_note(d, f)})" if d or f else "")
+                    for ok, n, d, f in zip(ranked["ok"], ranked["runs"], ranked["diverged"], ranked["failed"])],
+        "median rel. err (geo. mean)": ranked["median_rel_err"].map(fmt),
         "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")
                           for lo, hi, n in zip(ranked["ci_low"], ranked["ci_high"], ranked["ok"])],
+        "vs best (paired)": [versus_best(f, p, v) for f, p, v in
+                             zip(ranked["vs_best_factor"], ranked["vs_best_p"], ranked["vs_best"])],
         "p90": ranked["p90_rel_err"].map(fmt), "p99": ranked["p99_rel_err"].map(fmt), "R²": ranked["r2"].map(fmt),
         "≤ 1 %": ranked["acc_1pct"].map(fmt), "solved": ranked["solved"].map(fmt)})
     if ranked["norm_l1"].notna().any():
@@ -87,11 +107,21 @@ def markdown_table_or(table, render, empty):
 
 
 RANKING_NOTE = (
-    "Pipelines by mean median relative error over seeds. `ok runs`: runs that neither diverged nor failed; "
-    "p90, p99: mean 90th and 99th percentiles of the relative error; `≤ 1 %`: mean share of test points within "
-    "1 %; `solved`: share of seeds with R² > 0.999. With few seeds the t-interval is wide (t = 12.7 for two) "
-    "and may reach below zero. Tree models (hgb, rf) are invariant to monotone input encodings, so their "
-    "raw, standard and log rows tie.")
+    "Pipelines by the geometric mean over seeds of the median relative error on the test set (relative errors "
+    "span decades, so means and 95 % t-intervals are taken on log10), each at its largest recorded budget "
+    "(`steps`). `vs best`: a paired t-test on log10 errors against the target's best pipeline over the same "
+    "seeds (same data, same test points): `tie` when p ≥ 0.05, else `worse`, with the geometric mean factor. "
+    "`ok runs`: runs that neither diverged nor failed; p90, p99: geometric means of the 90th and 99th "
+    "percentiles; `≤ 1 %`: mean share of test points within 1 %; `solved`: share of seeds with R² > 0.999. "
+    "Tree models (hgb, rf) are invariant to monotone input encodings, so their raw, standard and log rows tie.")
+TUNING_NOTE = (
+    "Each tuned pipeline's settings come from an Optuna search (TPE) on the validation set of seed 0 (the test "
+    "set is never drawn in a search); the runs above then train those settings on every seed. `val error`: "
+    "the best trial's median relative error on validation; `seconds`: the search's share of wall time.")
+LADDER_NOTE = (
+    "The finalists of each search retrained with the same tuned settings at larger budgets (geometric means "
+    "over seeds, test set). `agreement`: Kendall's tau between the pipelines' errors at the smallest and the "
+    "largest budget, over the pipelines run at both; a tau near 1 says a quick sweep ranks like a long one.")
 CONVERGENCE_NOTE = (
     "Training steps and seconds until the median relative error on held-out points first reached 10 % and 1 % "
     "(mean over the seeds that reached it; k/n of the ok seeds did). For `mlp` the seconds are those of its "
@@ -103,28 +133,58 @@ THROUGHPUT_NOTE = (
     "(`python -m bench.throughput`).")
 
 
+def tuning_markdown(table):
+    return markdown_table(pd.DataFrame({
+        "target": table["target"], "encoding": table["encoding"], "target enc.": table["target_encoding"],
+        "model": table["model"], "trials": table["trials"], "search steps": table["search_steps"].map(fmt_rate),
+        "val error": table["val_median_rel_err"].map(fmt), "tuned settings": table["tuned_settings"],
+        "seconds": table["seconds"].map(lambda v: fmt(v, 2))}))
+
+
+def ladder_markdown(ladder, agreement):
+    rows = pd.DataFrame({
+        "target": ladder["target"], "encoding": ladder["encoding"], "target enc.": ladder["target_encoding"],
+        "model": ladder["model"], "steps": ladder["steps"].map(fmt_rate), "ok runs": ladder["ok"],
+        "median rel. err (geo. mean)": ladder["median_rel_err"].map(fmt),
+        "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")
+                          for lo, hi, n in zip(ladder["ci_low"], ladder["ci_high"], ladder["ok"])],
+        "training s": ladder["train_seconds"].map(lambda v: fmt(v, 3)), "kept step (mean)": ladder["kept_step"].map(fmt_rate)})
+    lines = [markdown_table(rows), ""]
+    for row in agreement.itertuples(index=False):
+        lines.append(f"- **{row.target}**, {row.model}: from {row.small_steps:,.0f} to {row.large_steps:,.0f} steps, "
+                     f"Kendall's tau = {fmt(row.kendall_tau, 2)} over {row.pipelines} pipelines (p = {fmt(row.p, 2)}); "
+                     + (f"the winner stays {row.winner_large}." if row.same_winner
+                        else f"the winner changes from {row.winner_small} to {row.winner_large}."))
+    return "\n".join(lines)
+
+
 def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0):
     """The whole summary.md, top to bottom."""
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
     lines = ["# Feature-encoding benchmark: results", "",
              f"{len(runs)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
-             + ". Errors are relative errors |ŷ − y| / |y| on held-out test points; means and 95 % t-intervals "
-               "are over seeds (ok runs only)."]
+             + ". Errors are relative errors |ŷ − y| / |y| on held-out test points; geometric means and 95 % "
+               "t-intervals (on log10) are over seeds (ok runs only). Every choice (tuned settings, the step "
+               "kept, finalists) was made on a separate validation set."]
     if devices and all(is_cpu(d) for d in devices):
         lines += ["", f"**CPU results**: every run was measured on CPU ({'; '.join(devices)}); "
                       + "times and throughput are not GPU numbers."]
     if broken:
         lines += ["", f"**{len(broken)} record file(s) could not be read** and are left out: {', '.join(broken)}."]
     if other_budgets:
-        lines += ["", f"**{other_budgets} run(s) with other settings are left out**: per target and model this "
-                      "report keeps the most common settings (steps, sizes, ...); report the others from their own "
-                      "--out folder."]
+        lines += ["", f"**{other_budgets} run(s) at smaller budgets or with other settings are left out of the "
+                      "ranking**: per pipeline it keeps the runs at its largest budget (smaller budgets of tuned "
+                      "pipelines are in the budget ladder below); report other settings from their own --out folder."]
     lines += ["", "## Headlines", ""]
     lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
     lines += ["", "## Ranking", "", RANKING_NOTE, ""]
     for target, table in tables["ranking"].groupby("target", sort=False):
         lines += [f"### {target}", "", ranking_markdown(table), ""]
+    if not tables["tuning"].empty:
+        lines += ["## Tuning", "", TUNING_NOTE, "", tuning_markdown(tables["tuning"]), ""]
+    if not tables["ladder"].empty:
+        lines += ["## Budget ladder", "", LADDER_NOTE, "", ladder_markdown(tables["ladder"], tables["agreement"]), ""]
     lines += ["## Convergence", "", CONVERGENCE_NOTE, ""]
     lines += [markdown_table_or(tables["convergence"], convergence_markdown, "No ok run recorded a learning curve."), ""]
     lines += ["## Throughput", "", THROUGHPUT_NOTE, "", markdown_table_or(tables["throughput"], throughput_markdown,

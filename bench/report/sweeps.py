@@ -1,5 +1,6 @@
 """The built-in sweeps that fill an empty results folder, and the commands that reproduce any records."""
 
+import json
 import shlex
 from dataclasses import dataclass
 
@@ -44,10 +45,12 @@ def default_train_size(model):
 
 
 def sweep_arguments(records):
-    """bench.run arguments (without --out) rebuilt from the records' configs."""
+    """bench.run arguments (without --out) rebuilt from the configs of records of one command (a tuned
+    command's records share their search and budget: see command_groups)."""
     from bench.train import TrainConfig
 
     configs = [r["config"] for r in records]
+    searched = set(configs[0].get("tuned", {}).get("space", {}))
     argv = ["--targets", ",".join(ordered([c["target"] for c in configs], [])),
             "--encodings", ",".join(ordered([c["encoding"] for c in configs], ENCODING_ORDER)),
             "--target-encodings", ",".join(ordered([c["target_encoding"] for c in configs], TARGET_ENCODINGS)),
@@ -63,7 +66,8 @@ def sweep_arguments(records):
     defaults = TrainConfig()
     for key in TrainConfig.field_names():
         values = settings.get(key, set())
-        if key not in ("steps", "test_size", "train_size") and len(values) == 1 and values != {getattr(defaults, key)}:
+        if (key not in ("steps", "test_size", "train_size") and key not in searched and len(values) == 1
+                and values != {getattr(defaults, key)}):
             argv += ["--set", f"{key}={next(iter(values))}"]
     sizes = {c["settings"].get("train_size") for c in configs}
     if len(sizes) == 1 and any(c["settings"].get("train_size") != default_train_size(c["model"]) for c in configs):
@@ -72,29 +76,76 @@ def sweep_arguments(records):
         mlp = {c["settings"].get("train_size") for c in configs if c["model"] == "mlp"}
         if len(mlp) == 1 and mlp != {defaults.train_size}:
             argv += ["--set", f"train_size={mlp.pop()}"]
+    if "tuned" in configs[0]:
+        argv += ["--tune", str(configs[0]["tuned"]["trials"]), "--tune-steps", str(configs[0]["tuned"]["search_steps"])]
     return argv
 
 
-def planned_keys(argv, device="cpu"):
-    """The record keys that `python -m bench.run ARGV` plans on `device`; None when it cannot plan them
-    (targets that are not built in, models or encodings this version does not know)."""
-    from bench.run import parser, train_config
+def command_groups(records):
+    """The records split by the command that made them: untuned runs together, tuned runs by search and budget."""
+    groups = {}
+    for r in records:
+        tuned = r["config"].get("tuned")
+        key = "untuned" if tuned is None else json.dumps([tuned, r["config"]["settings"].get("steps")], sort_keys=True)
+        groups.setdefault(key, []).append(r)
+    return list(groups.values())
+
+
+def planned_keys(argv, out, device="cpu"):
+    """The record keys that `python -m bench.run ARGV --out OUT` plans on `device`; None when it cannot plan
+    them (targets that are not built in, models or encodings this version does not know, or a tuned command
+    whose searches are not stored in OUT yet)."""
+    from bench.run import parser, train_config, tuning_space
     from bench.sweep import plan
     from bench.targets import load_targets
+    from bench.tune import tuned_cells
 
     try:
         args = parser().parse_args(argv)
         targets = load_targets(args.targets_file)
+        config = train_config(args)
         cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
-                        args.seeds, train_config(args), args.train_size, device)
+                        args.seeds, config, args.train_size, device)
+        if args.tune:
+            cells = tuned_cells(cells, args.tune, args.tune_steps or config.steps, tuning_space(args), out, device,
+                                finalists=args.finalists, run_missing=False)
     except (UserError, KeyError, SystemExit):
         return None
-    return {c.key for c in cells}
+    return None if cells is None else {c.key for c in cells}
 
 
-def sweep_keys(sweep, device="cpu"):
-    """Every record key a built-in sweep plans."""
-    return set().union(*(planned_keys(list(command), device) or set() for command in sweep.commands))
+def sweep_keys(sweep, out, device="cpu"):
+    """Every record key a built-in sweep plans, or None while some of its searches are not stored in `out`."""
+    planned = [planned_keys(list(command), out, device) for command in sweep.commands]
+    return None if None in planned else set().union(*planned)
+
+
+def made_by(record, sweep, untuned_keys):
+    """Whether `sweep` plans this record: its key for untuned commands; for tuned ones (whose settings depend
+    on searches that may not be stored yet) the same pipeline, seed, budget and search."""
+    tuned = record["config"].get("tuned")
+    if tuned is None:
+        return record.get("key") in untuned_keys
+    from bench.run import parser
+
+    for command in sweep.commands:
+        args = parser().parse_args(list(command))
+        if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
+                and record["config"]["settings"].get("steps") == args.steps and record["target"] in args.targets
+                and record["model"] in args.models and record["encoding"] in args.encodings
+                and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
+            return True
+    return False
+
+
+def unfinished(sweep, records, out, device="cpu"):
+    """True when `out` holds only runs of `sweep` but not all of them (an empty folder included)."""
+    untuned = [planned_keys(list(c), out, device) for c in sweep.commands if "--tune" not in c]
+    untuned_keys = set().union(*(keys or set() for keys in untuned))
+    if not all(made_by(r, sweep, untuned_keys) for r in records):
+        return False
+    planned = sweep_keys(sweep, out, device)
+    return planned is None or {r.get("key") for r in records} != planned
 
 
 def reproduction(records, out):
@@ -103,25 +154,27 @@ def reproduction(records, out):
     recorded = {r["key"] for r in records}
     device = records[0]["config"].get("device_type", "cpu")
     for sweep in (DEFAULT_SWEEP, QUICK_SWEEP):
-        if sweep_keys(sweep, device) == recorded:
+        if sweep_keys(sweep, out, device) == recorded:
             flag = " --quick" if sweep is QUICK_SWEEP else ""
             return ["```", *(f"python -m bench.run {shlex.join([*command, '--out', str(out)])}"
                              for command in sweep.commands),
                     f"python -m bench.report --out {shlex.quote(str(out))}", "```", "",
                     f"These are the {sweep.name} sweep's {len(recorded)} runs: `python -m bench.report{flag}` runs "
                     "exactly these commands when the results folder has no records."]
-    argv = sweep_arguments(records) + (["--device", "cuda"] if device == "cuda" else [])
-    planned = planned_keys(argv, device)
+    commands = [sweep_arguments(group) + (["--device", "cuda"] if device == "cuda" else [])
+                for group in command_groups(records)]
+    planned = [planned_keys(argv, out, device) for argv in commands]
+    planned = None if None in planned else set().union(*planned)
     if planned is None:
         note = ("This version cannot plan these runs again (targets that are not built in need --targets-file "
                 "FILE; or a model or encoding is no longer registered).")
     elif planned == recorded:
-        note = f"It plans exactly the {len(recorded)} runs recorded here (finished runs are skipped, not redone)."
+        note = f"They plan exactly the {len(recorded)} runs recorded here (finished runs are skipped, not redone)."
     elif recorded <= planned:
-        note = f"It plans {len(planned)} runs; {len(recorded)} of them are recorded here."
+        note = f"They plan {len(planned)} runs; {len(recorded)} of them are recorded here."
     else:
-        note = (f"The records come from more than one sweep: this command plans {len(planned & recorded)} of the "
+        note = (f"The records come from other sweeps too: these commands plan {len(planned & recorded)} of the "
                 f"{len(recorded)} recorded runs; the others used other settings (see config in each record).")
-    return ["```", f"python -m bench.run {shlex.join(argv + ['--out', str(out)])}",
+    return ["```", *(f"python -m bench.run {shlex.join(argv + ['--out', str(out)])}" for argv in commands),
             f"python -m bench.report --out {shlex.quote(str(out))}", "```", "", note]
 

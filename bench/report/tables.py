@@ -2,44 +2,51 @@
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from bench.report.frames import ASKER, METRICS, PIPELINE
-
-
-def mean_interval(values, confidence=0.95):
-    """Mean of the non-NaN values and its t-interval; NaN bounds with fewer than two values."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return np.nan, np.nan, np.nan
-    mean = values.mean()
-    if len(values) < 2:
-        return mean, np.nan, np.nan
-    half = stats.t.ppf((1 + confidence) / 2, len(values) - 1) * stats.sem(values)
-    return mean, mean - half, mean + half
-
-
-def status_note(statuses):
-    """'1 diverged, 2 failed' for the runs that are not ok; '' when all are."""
-    counts = statuses[statuses != "ok"].value_counts().sort_index()
-    return ", ".join(f"{n} {status}" for status, n in counts.items())
+from bench.report.frames import ASKER, PIPELINE
+from bench.report.stats import geometric_interval, paired_comparison, verdict
 
 
 def ranking(runs):
-    """One row per pipeline: runs, ok runs, mean metrics over ok seeds with a 95 % interval of the median
-    relative error, and its rank within the target (1 = lowest mean; pipelines without ok runs last)."""
+    """One row per pipeline: its runs, ok and not-ok counts, the geometric mean over ok seeds of each error
+    (median relative error with a 95 % interval on log10), mean R², ≤ 1 % share and solved share, its budget
+    and tuned settings, its integer rank within the target (1 = lowest; pipelines without ok runs last), and
+    a paired comparison with the target's best pipeline over their common seeds (factor, p, verdict)."""
     rows = []
     for key, group in runs.groupby(PIPELINE, sort=False):
         ok = group[group["status"] == "ok"]
-        mean, low, high = mean_interval(ok["median_rel_err"])
+        mean, low, high = geometric_interval(ok["median_rel_err"])
         rows.append({**dict(zip(PIPELINE, key)), "runs": len(group), "ok": len(ok),
-                     "not_ok": status_note(group["status"]), "median_rel_err": mean, "ci_low": low,
-                     "ci_high": high, **{m: ok[m].mean() for m in METRICS[1:]},
+                     "diverged": int((group["status"] == "diverged").sum()),
+                     "failed": int((group["status"] == "failed").sum()), "median_rel_err": mean, "ci_low": low,
+                     "ci_high": high, **{m: geometric_interval(ok[m])[0] for m in ("p90_rel_err", "p99_rel_err")},
+                     **{m: ok[m].mean() for m in ("r2", "acc_1pct", "solved", "norm_l1")},
+                     "steps": group["steps"].iloc[0], "tuned_settings": group["tuned_settings"].iloc[0],
                      "device": ", ".join(sorted((ok if len(ok) else group)["device"].dropna().unique()))})
     table = pd.DataFrame(rows)
-    table["rank"] = table.groupby("target")["median_rel_err"].rank(method="min")
-    return table.sort_values(["target", "median_rel_err"], na_position="last", kind="stable").reset_index(drop=True)
+    table["not_ok"] = table["diverged"] + table["failed"]
+    table["rank"] = table.groupby("target")["median_rel_err"].rank(method="min").astype("Int64")
+    table = table.sort_values(["target", "median_rel_err"], na_position="last", kind="stable").reset_index(drop=True)
+    return compare_with_best(table, runs)
+
+
+def compare_with_best(table, runs):
+    """Add vs_best_factor, vs_best_p and vs_best (best, tie, worse or n=k) per pipeline of each target."""
+    by_seed = {key: group[group["status"] == "ok"].set_index("seed")["median_rel_err"]
+               for key, group in runs.groupby(PIPELINE, sort=False)}
+    comparisons = []
+    for row in table.itertuples(index=False):
+        best = table[(table["target"] == row.target) & table["median_rel_err"].notna()]
+        if best.empty or pd.isna(row.median_rel_err):
+            comparisons.append((np.nan, np.nan, "–"))
+            continue
+        best_key = tuple(best.iloc[0][PIPELINE])
+        key = tuple(getattr(row, k) for k in PIPELINE)
+        factor, p, n = (1.0, 1.0, len(by_seed[key])) if key == best_key else paired_comparison(
+            by_seed[best_key], by_seed[key])
+        comparisons.append((factor, p, verdict(factor, p, n)))
+    table[["vs_best_factor", "vs_best_p", "vs_best"]] = pd.DataFrame(comparisons, index=table.index)
+    return table
 
 
 def headlines(ranked):
@@ -52,8 +59,8 @@ def headlines(ranked):
             continue
         complete = table[table["ok"] == table["runs"]]  # a pipeline that diverged on some seeds cannot win
         best = (complete if len(complete) else table).sort_values("median_rel_err").iloc[0]
-        row = {"target": target, **{k: best[k] for k in ["encoding", "target_encoding", "model", "ok",
-                                                         "median_rel_err", "ci_low", "ci_high", "device"]}}
+        row = {"target": target, **{k: best[k] for k in ["encoding", "target_encoding", "model", "ok", "median_rel_err",
+                                                         "ci_low", "ci_high", "steps", "tuned_settings", "device"]}}
         for name, rivals in (("raw", table[(table["model"] == best["model"]) & (table["encoding"] == "raw")]),
                              ("asker", table[table["model"] == ASKER])):
             rival = rivals.loc[rivals["median_rel_err"].idxmin()] if not rivals.empty else None
@@ -63,6 +70,17 @@ def headlines(ranked):
                     f"factor_vs_{name}": np.nan if rival is None else rival["median_rel_err"] / best["median_rel_err"]}
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def tuning_table(runs):
+    """One row per tuned pipeline: its search (trials, steps per trial, best validation error, seconds) and the
+    settings it chose."""
+    columns = PIPELINE + ["trials", "search_steps", "val_median_rel_err", "seconds", "tuned_settings"]
+    if "tuning.trials" not in runs:
+        return pd.DataFrame(columns=columns)
+    tuned = runs[runs["tuning.trials"].notna()].drop_duplicates(PIPELINE)
+    table = tuned.rename(columns={f"tuning.{k}": k for k in ("trials", "search_steps", "val_median_rel_err", "seconds")})
+    return table[columns].astype({"trials": int}).reset_index(drop=True)
 
 
 def convergence_table(runs, ranked):

@@ -1,0 +1,58 @@
+"""The budget ladder: each tuned pipeline's error against training steps and seconds, the floor it reaches,
+and whether the ranking at the smallest budget is the ranking at the largest (Kendall's tau)."""
+
+import pandas as pd
+import seaborn as sns
+
+from bench.report.frames import PIPELINE, REL_ERR
+from bench.report.stats import geometric_interval, rank_agreement
+
+LADDER = PIPELINE + ["steps"]
+
+
+def ladder_table(runs):
+    """Per tuned pipeline and budget (steps): ok seeds, geometric mean test error with its interval, mean
+    training seconds (the whole ensemble's, for a batched model) and mean step kept on validation."""
+    tuned = runs[runs["tuned"] & runs["steps"].notna()]
+    rows = []
+    for key, group in tuned.groupby(LADDER, sort=False):
+        ok = group[group["status"] == "ok"]
+        mean, low, high = geometric_interval(ok["median_rel_err"])
+        rows.append({**dict(zip(LADDER, key)), "ok": len(ok), "runs": len(group), "median_rel_err": mean,
+                     "ci_low": low, "ci_high": high, "train_seconds": ok["train_seconds"].mean(),
+                     "kept_step": ok["kept_step"].mean() if "kept_step" in ok else float("nan")})
+    columns = LADDER + ["ok", "runs", "median_rel_err", "ci_low", "ci_high", "train_seconds", "kept_step"]
+    table = pd.DataFrame(rows, columns=columns)
+    steps_per_pipeline = table.groupby(PIPELINE)["steps"].transform("nunique")
+    return table[steps_per_pipeline > 1].sort_values(LADDER).reset_index(drop=True)
+
+
+def agreement_table(ladder):
+    """Per target and model: Kendall's tau between the pipelines' errors at the smallest and the largest budget."""
+    rows = []
+    for (target, model), table in ladder.groupby(["target", "model"], sort=False):
+        small, large = table["steps"].min(), table["steps"].max()
+        errors = {s: table[table["steps"] == s].set_index(["encoding", "target_encoding"])["median_rel_err"]
+                  for s in (small, large)}
+        tau, p, n = rank_agreement(errors[small], errors[large])
+        best = {s: errors[s].idxmin() for s in (small, large)}
+        rows.append({"target": target, "model": model, "small_steps": small, "large_steps": large, "pipelines": n,
+                     "kendall_tau": tau, "p": p, "same_winner": best[small] == best[large],
+                     "winner_small": "+".join(best[small]), "winner_large": "+".join(best[large])})
+    return pd.DataFrame(rows, columns=["target", "model", "small_steps", "large_steps", "pipelines", "kendall_tau",
+                                       "p", "same_winner", "winner_small", "winner_large"])
+
+
+def plot_ladder(ladder):
+    """Test error against training steps for every tuned pipeline with more than one budget, per target."""
+    if ladder.empty:
+        return None
+    data = ladder.assign(pipeline=ladder["encoding"] + " → " + ladder["target_encoding"] + " (" + ladder["model"] + ")")
+    grid = sns.relplot(data=data, x="steps", y="median_rel_err", hue="pipeline", col="target", kind="line",
+                       marker="o", height=3.6, aspect=1.2, facet_kws={"sharey": False})
+    grid.set(xscale="log", yscale="log")
+    grid.set_axis_labels("training steps (budget)", f"median {REL_ERR}")
+    grid.figure.suptitle("Budget ladder: tuned pipelines trained longer (geometric mean over seeds)", y=1.03)
+    return grid.figure
+
+
