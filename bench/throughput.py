@@ -8,6 +8,10 @@ machine slows all three alike:
 Both training rows run train_members' step (bench.step.TrainingStep: fused Adam, on CUDA a CUDA graph) on a
 synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, batch size and pool size.
 
+`--tuning` measures instead what the engine buys a tuning run: the same Optuna search (the seed target, the
+mlp's default search space, a few pipelines) once with each round's trials batched into ensembles, once one
+trial at a time, and prints trials per minute for both (bench.tune.search with batched=True and False).
+
 M defaults to 16, the size of one (target, seed) group of the default sweep (5 input encodings × 3-4 target
 encodings, trained as one ensemble); on 2 CPU cores the gain levels off from there, as a step becomes bound
 by per-sample work rather than per-step overhead. Larger M (--members) keeps paying on a GPU.
@@ -42,6 +46,9 @@ def parser():
     p.add_argument("--steps", type=cli.positive_int, default=10, help="steps per model per round (default: 10)")
     p.add_argument("--rounds", type=cli.positive_int, default=20, help="measurement rounds (default: 20)")
     p.add_argument("--threads", type=cli.positive_int, default=2, help="CPU threads (default: 2)")
+    p.add_argument("--tuning", action="store_true",
+                   help="time a tuning search batched against one trial at a time instead (tuning-<device>.csv)")
+    p.add_argument("--trials", type=cli.positive_int, default=16, help="with --tuning: trials per pipeline (default: 16)")
     p.add_argument("--out", default="results", help="folder for throughput-<device>.csv (default: results)")
     return p
 
@@ -101,6 +108,30 @@ def measure(args, device):
     return rows
 
 
+TUNING_PIPELINES = [("log", "asinh"), ("standard", "asinh"), ("product+log", "asinh"), ("raw", "none")]
+
+
+def tuning_speed(args, device):
+    """Trials per minute of one search, batched and one trial at a time (same trials: same sampler seeds)."""
+    from bench.registry import MODELS
+    from bench.targets import load_targets
+    from bench.tune import search
+
+    settings = vars(TrainConfig(steps=args.steps * 50, eval_every=args.steps * 25, train_size=50_000, val_size=4096))
+    target = load_targets()["seed"]
+    rows = []
+    for batched in (True, False):
+        tick = time.perf_counter()
+        search(target, "mlp", TUNING_PIPELINES, settings, MODELS["mlp"].space, args.trials, device,
+               batched=batched, progress=False)
+        minutes = (time.perf_counter() - tick) / 60
+        rows.append({"search": "batched" if batched else "one at a time", "pipelines": len(TUNING_PIPELINES),
+                     "trials": args.trials * len(TUNING_PIPELINES), "steps_per_trial": settings["steps"],
+                     "minutes": minutes, "trials_per_minute": args.trials * len(TUNING_PIPELINES) / minutes,
+                     "device": device_name(device), "torch": torch.__version__})
+    return rows
+
+
 def show(rows):
     print(f"{'measurement':<22} {'models':>6} {'model-samples/s':>15} {'GFLOP/s':>8} {'of ceiling':>10}")
     for row in rows:
@@ -113,6 +144,18 @@ def main(argv=None):
     args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     device = cli.resolve_device(args.device)
+    if args.tuning:
+        batched, alone = rows = tuning_speed(args, device)
+        name = re.sub(r"[^a-z0-9]+", "-", batched["device"].lower()).strip("-")
+        out = Path(args.out) / f"tuning-{name}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(out, index=False)
+        for row in rows:
+            print(f"{row['search']:<14} {row['trials']} trials of {row['steps_per_trial']} steps in "
+                  f"{row['minutes']:.2f} min: {row['trials_per_minute']:.1f} trials/min")
+        print(f"tuning_speedup={batched['trials_per_minute'] / alone['trials_per_minute']:.2f} device={name}; "
+              f"table written to {out}")
+        return 0
     per_model, ensemble, _ = rows = measure(args, device)
     name = re.sub(r"[^a-z0-9]+", "-", ensemble["device"].lower()).strip("-")
     out = Path(args.out) / f"throughput-{name}.csv"

@@ -24,6 +24,7 @@ from bench.space import describe, draw
 from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members
 
 TUNING_SEED = 0
+ROUND_SIZE = 16  # trials asked together per pipeline: the first round is random (TPE startup), later ones TPE
 
 
 def search_key(target, model, pipeline, settings, space, trials, round_size):
@@ -76,7 +77,7 @@ def validation_data(target, config, device):
     return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
 
 
-def search(target, model, pipelines, settings, space, trials, device, round_size=8, batched=True, progress=True):
+def search(target, model, pipelines, settings, space, trials, device, round_size=ROUND_SIZE, batched=True, progress=True):
     """Search each pipeline's settings; returns {pipeline: summary} with the best trial's params."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     studies = {p: optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
@@ -110,7 +111,7 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
     return summaries
 
 
-def tuned_cells(cells, trials, search_steps, space, out, device, round_size=8, finalists=None, progress=True,
+def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUND_SIZE, finalists=None, progress=True,
                 run_missing=True):
     """The cells with each tunable pipeline's settings replaced by its search's best (searches are run, or read
     from <out>/tuning); with `finalists`, only the best that many pipelines per (target, model) are kept.
