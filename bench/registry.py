@@ -1,15 +1,20 @@
-"""Every model a sweep can run, by name: the shared `mlp`, the question's two recipes, scikit-learn baselines.
+"""Every model a sweep can run, by name: the shared `mlp`, the question's two recipes, scikit-learn baselines,
+TabM, RealMLP and gradient-boosting libraries.
 
 A model runs a job: one (target, seed, settings) and a list of (encoding, target encoding) cells.
 `settings` are the parts of the sweep's TrainConfig the model uses; they are hashed into each record.
 """
 
+import importlib.util
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 
+from baselines import realmlp, tabm_model
+from baselines.boosting import BOOSTERS, booster_settings, run_booster
 from baselines.question_recipes import run_recipe
 from baselines.sklearn_models import BASELINES, run_baseline
+from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
 from bench.train import run_mlp
 
@@ -28,7 +33,10 @@ class Model:
     target_encodings: tuple | None = None  # likewise for target encodings
     batched: bool = False  # cells of one job train together (the ensemble engine)
     needs_scale: bool = False
-    space: dict | None = None  # setting -> bench.space range to search when tuning (None: not tunable)
+    # What tuning searches (None: not tunable): {setting: bench.space range}, which --space can change, or,
+    # for a model whose authors' space has conditional parts, a function (optuna trial) -> settings.
+    space: dict | Callable | None = None
+    requires: tuple[str, str] | None = None  # (module, extra): what it imports beyond the main install
 
 
 def _mlp_settings(config, train_size):
@@ -56,5 +64,26 @@ MODELS = {
     name: Model(partial(run_baseline, name), f"scikit-learn: {b.description}",
                 partial(_baseline_settings, b), space=b.space)
     for name, b in BASELINES.items()
+} | {
+    "tabm": Model(tabm_model.run_tabm, "TabM (tabm package): k=32 BatchEnsemble MLP, 3x512, its authors' training",
+                  partial(tabm_model.settings, False), space=partial(tabm_model.space, False)),
+    "tabm-shipped": Model(tabm_model.run_tabm, "TabM as its example ships it: quantile-normal inputs, piecewise-linear "
+                          "embeddings (48 bins), 2x512, standardized y", partial(tabm_model.settings, True),
+                          encodings=("raw",), target_encodings=("standard", "none"),
+                          space=partial(tabm_model.space, True)),
+    "realmlp": Model(realmlp.run_realmlp, "RealMLP-TD (pytabkit), its tuned defaults and own preprocessing; as shipped "
+                     "on raw inputs", realmlp.settings, space=realmlp.space, requires=("pytabkit", "sota")),
+} | {
+    name: Model(partial(run_booster, name), f"{b.description}; trees ignore monotone input encodings, not the "
+                "target encoding", partial(booster_settings, name), space=b.space, requires=(b.module, "sota"))
+    for name, b in BOOSTERS.items()
 }
+
+
+def check_installed(name):
+    """Raise UserError, naming the extra to install, when model `name` needs a module that is not installed."""
+    requires = MODELS[name].requires
+    if requires and importlib.util.find_spec(requires[0]) is None:
+        module, extra = requires
+        raise UserError(f"model {name} needs {module}, which is not installed; pip install -e \".[{extra}]\"")
 

@@ -86,16 +86,19 @@ def train_config(args):
 
 
 def tuning_space(args):
-    """--space overrides checked against every tunable model's ranges; tuning flags only with --tune."""
+    """--space overrides checked against the tunable models' ranges; tuning flags only with --tune."""
     if not args.tune and (args.space or args.finalists or args.tune_steps):
         raise UserError("--space, --tune-steps and --finalists only apply to tuning; add --tune N")
-    known = {}
-    for name in args.models:
-        known |= MODELS[name].space or {}
-    if args.tune and not known:
+    if args.tune and not any(MODELS[name].space for name in args.models):
         raise UserError(f"--tune: none of the models {', '.join(args.models)} is tunable; tunable: "
                         f"{', '.join(n for n, m in MODELS.items() if m.space)}")
-    return dict(parse_override(item, known) for item in args.space)
+    ranges = {}
+    for name in args.models:
+        if isinstance(MODELS[name].space, dict):
+            ranges |= MODELS[name].space
+    if args.space and not ranges:
+        raise UserError("--space: these models search their authors' spaces, which --space cannot change; drop it")
+    return dict(parse_override(item, ranges) for item in args.space)
 
 
 def listing(targets):

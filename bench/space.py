@@ -46,11 +46,18 @@ class Choice:
 
 
 def draw(space, trial):
-    """One setting per entry of `space`, drawn by the Optuna `trial`."""
+    """One setting per entry of `space`, drawn by the Optuna `trial` (or the settings a function space returns)."""
+    if callable(space):
+        return space(trial)
     return {name: spec.suggest(trial, name) for name, spec in space.items()}
 
 
 def describe(space):
+    """The space as text: each range, or the function's name for an authors' space with conditional parts."""
+    if callable(space):
+        function = getattr(space, "func", space)
+        arguments = "".join(f", {a!r}" for a in getattr(space, "args", ()))
+        return {"function": f"{function.__module__}.{function.__qualname__}(trial{arguments})"}
     return {name: str(spec) for name, spec in space.items()}
 
 

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
 from bench.records import config_key, environment, finished_keys, write_record
-from bench.registry import MODELS
+from bench.registry import MODELS, check_installed
 from bench.train import MEMBER_SETTINGS, device_name
 
 SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space")  # what a tuned run's config names of its search
@@ -63,6 +63,8 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
     """Every valid cell of the grid, and a note for each kind of cell that was left out and why."""
     for encoding in encodings:
         check_input_encoding(encoding)
+    for model_name in models:
+        check_installed(model_name)
     cells, skipped = [], {}
     for target in targets:
         for model_name in models:

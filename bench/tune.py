@@ -39,6 +39,8 @@ def search_path(out, target, model, pipeline, key):
 
 def pipeline_space(space, encoding):
     """The entries of `space` that matter for this input encoding (frequency scale only with periodic)."""
+    if callable(space):
+        return space
     return {k: v for k, v in space.items() if k != "frequency_scale" or uses_periodic(encoding)}
 
 
@@ -125,7 +127,8 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         if model_space is None:
             kept += group
             continue
-        model_space = {k: space.get(k, v) for k, v in model_space.items()}
+        if not callable(model_space):
+            model_space = {k: space.get(k, v) for k, v in model_space.items()}
         target = group[0].target
         settings = group[0].settings | ({"steps": search_steps} if "steps" in group[0].settings else {})
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))

@@ -89,7 +89,7 @@ def test_a_diverging_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     ("--targets", "sead", "unknown target 'sead'; choose from seed, seed-coded"),
     ("--encodings", "lg", "unknown encoding 'lg'"),
     ("--target-encodings", "log", "unknown target encoding 'log'"),
-    ("--models", "xgboost", "unknown model 'xgboost'"),
+    ("--models", "xgbost", "unknown model 'xgbost'"),
     ("--set", "widht=3", "--set 'widht=3': expected KEY=VALUE"),
 ])
 def test_unknown_names_are_one_line_and_exit_2(tmp_path, flag, value, message):

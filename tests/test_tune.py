@@ -86,6 +86,7 @@ def test_a_stored_search_is_reused_and_tuned_runs_name_it(tmp_path, capsys):
     (["--tune", "2", "--space", "width=a,b"], "'a' is not a number"),
     (["--space", "lr=1e-4:1e-2"], "only apply to tuning; add --tune N"),
     (["--tune", "2", "--models", "linear"], "none of the models linear is tunable"),
+    (["--tune", "2", "--models", "tabm", "--space", "lr=1e-4:1e-2"], "which --space cannot change"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else "")
 def test_bad_tuning_flags_are_one_line_exit_2_and_write_nothing(tmp_path, capsys, arguments, fragment):
     out = tmp_path / "results"

@@ -46,7 +46,7 @@ def runs_frame(records):
 
 def tuned_settings(record):
     """'lr=0.0031, width=128, ...': the searched settings a tuned run uses ('' for an untuned run)."""
-    searched = record["config"].get("tuned", {}).get("space", {})
+    searched = (record.get("tuning") or {}).get("params", {})
     settings = record["config"]["settings"]
     return ", ".join(f"{k}={settings[k]:.3g}" if isinstance(settings[k], float) else f"{k}={settings[k]}"
                      for k in searched if k in settings)

@@ -50,7 +50,7 @@ def sweep_arguments(records):
     from bench.train import TrainConfig
 
     configs = [r["config"] for r in records]
-    searched = set(configs[0].get("tuned", {}).get("space", {}))
+    searched = set((records[0].get("tuning") or {}).get("params", {}))
     argv = ["--targets", ",".join(ordered([c["target"] for c in configs], [])),
             "--encodings", ",".join(ordered([c["encoding"] for c in configs], ENCODING_ORDER)),
             "--target-encodings", ",".join(ordered([c["target_encoding"] for c in configs], TARGET_ENCODINGS)),
