@@ -61,7 +61,8 @@ def parse_formula(text, where, variables=(), constants=None):
         raise UserError(f"{where}: brackets nest more than {MAX_DEPTH} deep in {_quote(text)}; simplify it")
     scope = {name: sympy.Symbol(name) for name in variables}
     scope |= {name: _number(value, where, name) for name, value in (constants or {}).items()}
-    source, spelled = _spell_keywords(text.strip(), scope)
+    # `^` is a power, as sympy's convert_xor reads it: swapped before parsing, so it binds like `**`
+    source, spelled = _spell_keywords(text.strip().replace("^", "**"), scope)
     try:
         tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
@@ -99,12 +100,11 @@ class _Builder:
             self.unknown.add(node.id)
             return sympy.Symbol(node.id)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd | ast.USub):
-            value = self.build(node.operand)
-            return self.constant(-value if isinstance(node.op, ast.USub) else value, node)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow | ast.BitXor):
-            return self.constant(self.power(self.build(node.left), self.build(node.right), node), node)
+            return self.apply(operator.neg if isinstance(node.op, ast.USub) else operator.pos, [node.operand], node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return self.apply(lambda base, exponent: self.power(base, exponent, node), [node.left, node.right], node)
         if isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
-            return self.constant(_ARITHMETIC[type(node.op)](self.build(node.left), self.build(node.right)), node)
+            return self.apply(_ARITHMETIC[type(node.op)], [node.left, node.right], node)
         if isinstance(node, ast.Call):
             return self.call(node)
         raise self.refuse(self.describe(node))
@@ -123,7 +123,7 @@ class _Builder:
         if not low <= len(node.args) <= high:
             raise self.refuse(f"`{name}` with {len(node.args)} arguments (it takes {low}"
                               + (f" or {high})" if high > low else ")"))
-        return self.constant(FUNCTIONS[name](*[self.build(argument) for argument in node.args]), node)
+        return self.apply(FUNCTIONS[name], node.args, node)
 
     def power(self, base, exponent, node):
         """base**exponent, refused before sympy multiplies anything out when it would be too large."""
@@ -138,7 +138,14 @@ class _Builder:
                                   f"(the limit is {MAX_DIGITS})")
         return base**exponent
 
-    def constant(self, value, node):
+    def apply(self, operation, operands, node):
+        """operation(*built operands); a number as a result is checked and folded, and sympy's arithmetic
+        errors (0.0/0.0) are refusals too."""
+        arguments = [self.build(operand) for operand in operands]
+        try:
+            value = operation(*arguments)
+        except ArithmeticError:
+            value = sympy.nan
         return _fold(value, self.where, self.segment(node)) if value.is_number else value
 
     def refuse(self, what):
@@ -229,8 +236,10 @@ def _quote(text, limit=60):
 
 
 def compile_formula(expr, symbols):
-    """A function of torch columns, one per symbol; arguments are renamed, so any declared name works."""
-    return sympy.lambdify(symbols, expr, modules=[TORCH_FUNCTIONS], dummify=True)
+    """A function of torch columns, one per symbol. The symbols become anonymous dummies first: lambdify puts
+    names in the namespace of the code it writes, where a variable named `sqrt` or `pi` would shadow those."""
+    dummies = [sympy.Dummy() for _ in symbols]
+    return sympy.lambdify(dummies, expr.xreplace(dict(zip(symbols, dummies))), modules=[TORCH_FUNCTIONS])
 
 
 def _accepting_numbers(function):

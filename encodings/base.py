@@ -38,7 +38,7 @@ class TensorTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         # a diverged model's NaN predictions must reach the metrics as NaN, not stop the decoding
         where = f"{type(self).__name__}.inverse_transform"
-        T = as_tensor(Z, where, finite=False) if torch.is_tensor(Z) else torch.as_tensor(
+        T = as_tensor(Z, where, finite=False) if torch.is_tensor(Z) else _from_numpy(
             check_array(Z, dtype=np.float64, ensure_all_finite=False, input_name="Z"))
         return _like(self._inverse(T), Z)
 
@@ -46,7 +46,7 @@ class TensorTransformer(TransformerMixin, BaseEstimator):
         """X as a 2-D float64 tensor: scikit-learn validates numpy input (and sets or checks n_features_in_),
         torch the tensors, on their device."""
         if not torch.is_tensor(X):
-            return torch.as_tensor(validate_data(self, X, reset=reset, dtype=np.float64))
+            return _from_numpy(validate_data(self, X, reset=reset, dtype=np.float64))
         T = as_tensor(X, f"{type(self).__name__}.{method}")
         if reset:
             self.n_features_in_ = T.shape[1]
@@ -68,6 +68,11 @@ class TensorTransformer(TransformerMixin, BaseEstimator):
     def _state(self, name, device):
         """A learned tensor moved to `device` (learned state is kept on the CPU)."""
         return getattr(self, name).to(device)
+
+
+def _from_numpy(array):
+    """A tensor sharing the array's memory; a read-only array (a memmap) is copied first, as torch needs."""
+    return torch.as_tensor(np.require(array, requirements="W"))
 
 
 def _like(T, reference):
