@@ -13,6 +13,7 @@ import keyword
 import math
 import operator
 import re
+import warnings
 
 import sympy
 import torch
@@ -64,7 +65,9 @@ def parse_formula(text, where, variables=(), constants=None):
     # `^` is a power, as sympy's convert_xor reads it: swapped before parsing, so it binds like `**`
     source, spelled = _spell_keywords(text.strip().replace("^", "**"), scope)
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a parser warning ("invalid decimal literal") is a refusal, not a 2nd line
+            tree = ast.parse(source, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         raise UserError(f"{where}: cannot parse {_quote(text)} ({type(error).__name__}); "
                         "write it like 'x5/x2 - sqrt(x1)*exp(-x3)'") from None

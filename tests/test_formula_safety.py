@@ -45,6 +45,7 @@ ATTACKS = [  # (formula, a fragment of the one-line message)
     (f"x and {TOUCH}", "`and`/`or`"),
     ("x @ x", "the operator `@`"),
     ("x + 'os'", "a string"),
+    ("x + 1if x else 2", "cannot parse"),  # a parser warning must not become a second line on stderr
 ]
 
 
@@ -62,6 +63,7 @@ def target_file(formula, variable="x", scale=None, bound="2"):
             f"{variable} = {{ low = 1, high = {json.dumps(bound)} }}\n")
 
 
+@pytest.mark.filterwarnings("error")  # a warning would be a second line on stderr
 @pytest.mark.parametrize("formula, fragment", ATTACKS, ids=[a[0][:40] for a in ATTACKS])
 def test_code_in_a_formula_is_one_line_exit_2_and_never_runs(formula, fragment, tmp_path, monkeypatch, capsys):
     status, err = run_in_process(tmp_path, monkeypatch, capsys, target_file(formula))
