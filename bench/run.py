@@ -13,6 +13,7 @@ from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
 from bench.registry import MODELS
+from bench.resources import check_memory
 from bench.space import parse_override
 from bench.sweep import backend, execute, pending, plan
 from bench.targets import load_targets
@@ -130,6 +131,7 @@ def sweep(args, quiet=False):
     for what, why in left_out.items():
         print(f"note: skipping {what}: {why}", file=sys.stderr)
     space = tuning_space(args)
+    check_memory(cells, device, args.jobs, remote=args.scheduler is not None)
     prepare_out(args.out)
     workers = backend(args.jobs, args.scheduler)
     if args.tune:

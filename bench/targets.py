@@ -1,69 +1,26 @@
 """Targets: an equation and its input domain, read from TOML and sampled in float64 on a device."""
 
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy
 import torch
-from sympy.parsing.sympy_parser import convert_xor, parse_expr, standard_transformations
 
 from bench.errors import UserError
+from bench.formula import compile_formula, parse_formula
 
 BUILTIN_FILE = Path(__file__).with_name("targets.toml")
 DISTS = ("uniform", "log-uniform", "integer")
 SIGNS = ("+", "-", "+-")
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 MAX_REJECTED = 0.5  # a target that rejects more than this share of its draws is an error
+MAX_FILE_BYTES = 1_000_000  # a targets file beyond this is refused before it is parsed
+MAX_NAME_CHARS = 100  # a target's name is part of its records' file names
 
-_SYMPY_FUNCTIONS = {name: getattr(sympy, name) for name in
-                    ("sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asinh", "atan", "Abs")}
-_SYMPY_FUNCTIONS |= {"abs": sympy.Abs, "pi": sympy.pi}
-_TORCH_FUNCTIONS = {name: getattr(torch, name) for name in
-                    ("sqrt", "exp", "log", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asinh", "atan")}
-_TORCH_FUNCTIONS |= {"Abs": torch.abs, "pi": math.pi, "E": math.e}
 _TARGET_KEYS = {"description", "formula", "scale", "products", "variables"}
 _VARIABLE_KEYS = {"low", "high", "dist", "sign"}
-
-
-def parse_formula(text, names, where):
-    """Parse `text` in sympy syntax, where `names` (any identifiers, `gamma` or `I` included) are symbols."""
-    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        raise UserError(f"{where}: expected a number or a formula string, got {text!r}")
-    if not isinstance(text, str):
-        return sympy.Float(text) if isinstance(text, float) else sympy.Integer(text)
-    # Declared names are swapped for placeholders first, so that names sympy reserves stay plain symbols.
-    original = text
-    placeholders = {f"_v{i}_": sympy.Symbol(name) for i, name in enumerate(names)}
-    by_name = {str(symbol): placeholder for placeholder, symbol in placeholders.items()}
-    if by_name:
-        pattern = r"(?<![\w.])(" + "|".join(sorted(map(re.escape, by_name), key=len, reverse=True)) + r")(?!\w)"
-        text = re.sub(pattern, lambda match: by_name[match.group(1)], text)
-    try:
-        expr = parse_expr(text, local_dict=placeholders | _SYMPY_FUNCTIONS,
-                          transformations=standard_transformations + (convert_xor,))
-    except Exception as error:  # sympy raises SyntaxError, TokenError, TypeError, ... for bad text
-        raise UserError(f"{where}: cannot parse {original!r} ({type(error).__name__}); "
-                        "write it in sympy syntax, e.g. 'x5/x2 - sqrt(x1)*exp(-x3)'") from None
-    if not isinstance(expr, sympy.Expr):
-        raise UserError(f"{where}: {original!r} is not an arithmetic expression; write e.g. 'x1*x2'")
-    unknown = sorted(str(s) for s in expr.free_symbols if str(s) not in names)
-    if unknown:
-        raise UserError(f"{where}: unknown name(s) {', '.join(unknown)}; declare them as variables "
-                        f"or constants (known: {', '.join(names) or 'none'})")
-    unsupported = sorted({type(f).__name__ for f in expr.atoms(sympy.Function)} - set(_TORCH_FUNCTIONS))
-    if unsupported:
-        raise UserError(f"{where}: unsupported function(s) {', '.join(unsupported)}; use "
-                        f"{', '.join(sorted(set(_SYMPY_FUNCTIONS) - {'pi'}))}")
-    if expr.has(sympy.I, sympy.zoo, sympy.nan):
-        raise UserError(f"{where}: {original!r} is not real-valued; remove the imaginary unit or division by 0")
-    return expr
-
-
-def _compile(expr, symbols):
-    return sympy.lambdify(symbols, expr, modules=[_TORCH_FUNCTIONS])
 
 
 @dataclass
@@ -114,7 +71,7 @@ class Target:
         """Each declared product as (name, coefficient, {column: power}) for the `product` encoder."""
         out = []
         for text in self.products:
-            expr = parse_formula(text, self.names, f"target {self.name!r}: product {text!r}")
+            expr = parse_formula(text, f"target {self.name!r}: product {text!r}", self.names)
             coefficient, factors = expr.as_coeff_mul()
             powers = {}
             for factor in factors:
@@ -194,7 +151,7 @@ class Target:
     def _fn(self, key, expr, symbols=None):
         cache = self.__dict__.setdefault("_compiled", {})
         if key not in cache:
-            cache[key] = _compile(expr, self.symbols if symbols is None else symbols)
+            cache[key] = compile_formula(expr, self.symbols if symbols is None else symbols)
         return cache[key]
 
     def __getstate__(self):  # compiled functions do not pickle; workers recompile them
@@ -203,29 +160,28 @@ class Target:
 
 def _parse_target(name, table, constant_values, where):
     where = f"{where}: target {name!r}"
-    constants = {sympy.Symbol(k): v for k, v in constant_values.items()}
     if not isinstance(table, dict):
         raise UserError(f"{where}: expected a table like [targets.{name}]")
     unknown = sorted(set(table) - _TARGET_KEYS)
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_TARGET_KEYS))}")
+        raise UserError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                        f"allowed: {', '.join(sorted(_TARGET_KEYS))}")
     if "formula" not in table:
         raise UserError(f"{where}: missing 'formula'; add e.g. formula = \"x1*x2\"")
     raw_variables = table.get("variables")
     if not isinstance(raw_variables, dict) or not raw_variables:
         raise UserError(f"{where}: missing variables; add a [targets.{name}.variables] table")
-    variables, declared = [], list(constant_values)
+    variables = []
     for var_name, spec in raw_variables.items():
         at = f"{where}: variable {var_name!r}"
-        if not var_name.isidentifier():
-            raise UserError(f"{at}: not a valid name; use letters, digits and '_'")
+        _check_name(var_name, at)
         if var_name in constant_values:
             raise UserError(f"{at}: also declared as a constant; rename one of them")
         if not isinstance(spec, dict):
             raise UserError(f"{at}: expected a table like {{ low = 0, high = 1 }}")
         unknown = sorted(set(spec) - _VARIABLE_KEYS)
         if unknown:
-            raise UserError(f"{at}: unknown key(s) {', '.join(unknown)}; allowed: low, high, dist, sign")
+            raise UserError(f"{at}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: low, high, dist, sign")
         missing = [key for key in ("low", "high") if key not in spec]
         if missing:
             raise UserError(f"{at}: missing {' and '.join(missing)}; give both bounds")
@@ -236,12 +192,11 @@ def _parse_target(name, table, constant_values, where):
             raise UserError(f"{at}: unknown sign {sign!r}; choose one of {', '.join(SIGNS)}")
         bounds = {}
         for key in ("low", "high"):
-            expr = parse_formula(spec[key], list(raw_variables) + list(constant_values), f"{at}: {key}")
-            later = sorted(str(s) for s in expr.free_symbols if str(s) not in declared)
+            bounds[key] = parse_formula(spec[key], f"{at}: {key}", list(raw_variables), constant_values)
+            later = sorted(str(s) for s in bounds[key].free_symbols if str(s) not in {v.name for v in variables})
             if later:
                 raise UserError(f"{at}: {key} refers to {later[0]}, which is not declared before it; "
                                 f"declare {later[0]} earlier")
-            bounds[key] = expr.subs(constants)
         low, high = bounds["low"], bounds["high"]
         if low.is_number and high.is_number:
             if float(low) >= float(high):
@@ -249,12 +204,10 @@ def _parse_target(name, table, constant_values, where):
             if dist == "log-uniform" and float(low) <= 0:
                 raise UserError(f"{at}: log-uniform needs 0 < low; raise low or use dist = \"uniform\"")
         variables.append(Variable(var_name, low, high, dist, sign))
-        declared.append(var_name)
     names = [v.name for v in variables]
-    every = names + list(constant_values)
-    expr = parse_formula(table["formula"], every, f"{where}: formula").subs(constants)
+    expr = parse_formula(table["formula"], f"{where}: formula", names, constant_values)
     scale = table.get("scale")
-    scale = None if scale is None else parse_formula(scale, every, f"{where}: scale").subs(constants)
+    scale = None if scale is None else parse_formula(scale, f"{where}: scale", names, constant_values)
     products = table.get("products", [])
     if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
         raise UserError(f"{where}: products must be a list of strings, e.g. [\"x3*x4\"]")
@@ -265,23 +218,40 @@ def _parse_target(name, table, constant_values, where):
     return target
 
 
+def _check_name(name, at):
+    """A variable or constant name must be an ASCII identifier: Python reads look-alike letters as others."""
+    if not name.isascii():
+        raise UserError(f"{at}: not an ASCII name; use ASCII letters, digits and '_' (look-alike letters are refused)")
+    if not name.isidentifier():
+        raise UserError(f"{at}: not a valid name; use letters, digits and '_', not starting with a digit")
+
+
 def parse_targets(text, where):
     """Targets declared in TOML `text`; `where` names the source in error messages."""
+    if len(text) > MAX_FILE_BYTES:
+        raise UserError(f"{where}: {len(text):,} characters; a targets file may hold {MAX_FILE_BYTES:,}")
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserError(f"{where}: not valid TOML ({error}); fix the syntax") from None
+    except RecursionError:
+        raise UserError(f"{where}: arrays or tables nest too deep to read; flatten them") from None
     unknown = sorted(set(document) - {"constants", "targets"})
     if unknown:
-        raise UserError(f"{where}: unknown table(s) {', '.join(unknown)}; use [constants] and [targets.NAME]")
+        raise UserError(f"{where}: unknown table(s) {', '.join(map(repr, unknown))}; use [constants] and [targets.NAME]")
     constants, targets = document.get("constants", {}), document.get("targets", {})
     if not isinstance(constants, dict) or not isinstance(targets, dict):
         raise UserError(f"{where}: [constants] and [targets] must be tables; write [constants] and [targets.NAME]")
     for key, value in constants.items():
+        _check_name(key, f"{where}: constant {key!r}")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise UserError(f"{where}: constant {key!r} must be a finite number, got {value!r}")
     if not targets:
         raise UserError(f"{where}: no targets; add a [targets.NAME] table")
+    for name in targets:
+        if not (0 < len(name) <= MAX_NAME_CHARS and name.isprintable()):
+            raise UserError(f"{where}: target {name[:MAX_NAME_CHARS]!r}: a target's name must be 1 to {MAX_NAME_CHARS} "
+                            "printable characters; rename it")
     return {name: _parse_target(name, table, constants, where) for name, table in targets.items()}
 
 
@@ -290,9 +260,14 @@ def load_targets(files=()):
     targets = parse_targets(BUILTIN_FILE.read_text(), str(BUILTIN_FILE.name))
     for file in files:
         try:
-            text = Path(file).read_text(encoding="utf-8")
+            with open(file, "rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)  # bounded: the file may be huge, or endless like /dev/zero
         except OSError as error:
             raise UserError(f"cannot read targets file {file} ({error.strerror}); check the path") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise UserError(f"targets file {file} is larger than {MAX_FILE_BYTES:,} bytes; split it or trim it")
+        try:
+            text = data.decode("utf-8")
         except UnicodeDecodeError:
             raise UserError(f"targets file {file} is not UTF-8 text; save it as UTF-8") from None
         for name, target in parse_targets(text, str(file)).items():

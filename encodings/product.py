@@ -20,6 +20,10 @@ class Products(TensorTransformer):
     def _fit(self, X):
         if not self.products:
             raise ValueError("Products: the target declares no products; add products = [\"x3*x4\"] to it")
+        last = max((column for _, _, powers in self.products for column in powers), default=-1)
+        if last >= X.shape[1]:
+            raise ValueError(f"Products: the products use column {last}, but X has {X.shape[1]} feature(s); "
+                             "fit it on the target's inputs")
 
     def _transform(self, X):
         columns = []
@@ -35,6 +39,8 @@ class Products(TensorTransformer):
     def _inverse(self, Z):
         return Z[:, : self.n_features_in_]
 
+    def _input_names(self):
+        return list(self.names) if len(self.names) == self.n_features_in_ else super()._input_names()
+
     def _names_out(self, names):
-        names = list(self.names) or names
         return names + [name for name, _, _ in self.products]

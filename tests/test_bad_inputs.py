@@ -26,6 +26,12 @@ FILES = {
     "not_table.toml": "targets = 3\n",
     "no_integer.toml": '[targets.t]\nformula = "n"\n[targets.t.variables]\nn = { low = 1.2, high = 1.8, dist = "integer" }\n',
     "no_products.toml": GOOD_TARGET,
+    "code.toml": GOOD_TARGET.replace('"x"', "\"x + __import__('os').system('touch PWNED')\""),
+    "power.toml": GOOD_TARGET.replace('"x"', '"x + 9**9**9**9"'),
+    "nest.toml": GOOD_TARGET.replace('"x"', '"' + "(" * 10_000 + "x" + ")" * 10_000 + '"'),
+    "look_alike.toml": GOOD_TARGET.replace("\nx = {", '\n"ｘ" = {'),
+    "constant_name.toml": '[constants]\n"k 2" = 1\n' + GOOD_TARGET,
+    "huge.toml": "# " + "x" * 1_000_000 + "\n" + GOOD_TARGET,
 }
 CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--targets", "sead"], "unknown target 'sead'; choose from"),
@@ -64,6 +70,15 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--targets-file", "latin1.toml"], "is not UTF-8 text"),
     (["--scheduler", "no-port-here"], "cannot reach the dask scheduler at no-port-here"),
     (["--set", "lr=nan"], "lr must be positive"),
+    (["--targets-file", "code.toml"], "attribute access `.system` is not allowed"),
+    (["--targets-file", "power.toml"], "an exponent of 3.87e+08 (the limit is 1000)"),
+    (["--targets-file", "nest.toml"], "the formula is 20,001 characters long; the limit is 2,000"),
+    (["--targets-file", "look_alike.toml"], "not an ASCII name"),
+    (["--targets-file", "constant_name.toml"], "constant 'k 2': not a valid name"),
+    (["--targets-file", "huge.toml"], "is larger than 1,000,000 bytes"),
+    (["--train-size", "10000000000"], "available; lower --train-size"),
+    (["--test-size", "10000000000"], "available; lower --test-size"),
+    (["--train-size", "10000000000000000000000"], "cannot be drawn at all"),
 ]
 if not torch.cuda.is_available():
     CASES.append((["--device", "cuda"], "CUDA is not available here; use --device cpu"))

@@ -56,7 +56,8 @@ def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
     r["config"]["tuned"] = {"trials": 8, "search_steps": 100, "round_size": 8,
                             "space": {"lr": "log-uniform", "width": "one of 64, 128"}}
     r["key"] = config_key(r["config"])
-    r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5, "params": {"lr": 0.003, "width": 128}}
+    r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5,
+                   "params": {"lr": 0.003, "width": 128}}
     r["kept_step"] = steps
     return r
 
