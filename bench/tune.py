@@ -24,7 +24,7 @@ from bench.space import describe, draw
 from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members
 
 TUNING_SEED = 0
-ROUND_SIZE = 16  # trials asked together per pipeline: the first round is random (TPE startup), later ones TPE
+ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
 
 
 def search_key(target, model, pipeline, settings, space, trials, round_size):
