@@ -8,7 +8,7 @@ import pytest
 import sympy
 import torch
 
-from baselines.signomial import Fitted, Loss, LogInputs, Recipe, Signomial
+from baselines.signomial import Fitted, LogInputs, Loss, Recipe, Signomial
 from baselines.signomial_model import network_terms, read_formula, run_signomial, sign_definite
 from baselines.signomial_terms import Terms, formula, json_number, refit, snap
 from bench.data import sample_data
