@@ -101,9 +101,9 @@ def snap(terms, max_denominator, train):
 
 
 def simple_number(value, digits):
-    """A sympy number: a small fraction when `value` is one to 1e-9, else a float with `digits` digits."""
+    """A sympy number: a small fraction when `value` is one to a relative 1e-9, else a float with `digits` digits."""
     fraction = Fraction(value).limit_denominator(12)
-    if abs(fraction - value) <= 1e-9 * max(1.0, abs(value)):
+    if abs(fraction - value) <= 1e-9 * abs(value):
         return sympy.Rational(fraction.numerator, fraction.denominator)
     return sympy.Float(value, digits)
 

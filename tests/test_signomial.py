@@ -104,6 +104,8 @@ def test_snap_rounds_to_simple_fractions_and_refit_recovers_exact_coefficients()
     np.testing.assert_array_equal(halves.exponents, [[0.5, -0.5]])
     assert sympy.simplify(formula(snapped, ["x1", "x2"], ["+", "-"]) - TARGETS["mixed"].expr) == 0
     assert np.abs(refit(snapped.exponents, X, y).predict(X) / y - 1).max() < 1e-12
+    tiny = Terms(np.array([[1.0, -1.0]]), np.array([6.6743e-11]))
+    assert str(formula(tiny, ["m", "r"], ["+", "+"])) == "6.6743e-11*m/r"  # not rounded to the fraction 0
     assert json_number(np.inf) is None and json_number(np.nan) is None and json_number(2.5) == 2.5
 
 
