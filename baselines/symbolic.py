@@ -1,10 +1,11 @@
 """`gplearn`: genetic-programming symbolic regression, what a user might pick instead of a network.
 
 gplearn's SymbolicRegressor searches expressions over the grid's input encoding (our encoders, fitted on the
-training set) and raw y. A fair set-up needs three things the defaults lack: encoded inputs (its protected
-division returns 1 when |denominator| < 0.001, which is all of x4's range in raw units, and its constants lie in
-[-1, 1]), an `exp` to undo log inputs, and a scale-free fitness (its mean absolute error is ruled by the largest
-|y|). The expression found is stored in the record's details.
+training set). A fair set-up needs four things the defaults lack: encoded inputs (its protected division returns
+1 when |denominator| < 0.001, which is all of x4's range in raw units), y in units of its typical size s = median
+|y| on the training set (its constants lie in [-1, 1]; y = 6.7e-11 m1 m2 (...) is out of reach otherwise), an
+`exp` to undo log inputs, and a scale-free fitness (its mean absolute error is ruled by the largest |y|). The
+expression found, for y / s, is stored in the record's details with s.
 """
 
 import time
@@ -54,20 +55,21 @@ def run_gplearn(target, seed, cells, settings, device):
         encoder = build_input_encoder(encoding, target).fit(X_train)
         features = [str(name) for name in encoder.get_feature_names_out(target.names)]
         regressor = make_regressor(settings, derive_seed(seed, "init", "gplearn"), features)
+        s = float(np.median(np.abs(y_train)))
         tick = time.perf_counter()
-        regressor.fit(encoder.transform(X_train), y_train)
+        regressor.fit(encoder.transform(X_train), y_train / s)
         fit_seconds = time.perf_counter() - tick
         tick = time.perf_counter()
-        prediction = regressor.predict(encoder.transform(X_test))
+        prediction = regressor.predict(encoder.transform(X_test)) * s
         predict_seconds = time.perf_counter() - tick
         program = regressor._program
-        details = {"expression": str(program), "inputs": f"the {encoding} encoding's columns: {', '.join(features)}",
-                   "length": int(program.length_), "depth": int(program.depth_)}
+        details = {"expression": str(program), "y_scale": s, "length": int(program.length_), "depth": int(program.depth_),
+                   "inputs": f"y / y_scale as a function of the {encoding} encoding's columns: {', '.join(features)}"}
         throughput = {"device": "cpu (gplearn)", "ensemble_size": 1, "train_seconds": fit_seconds,
                       "train_samples_per_s": len(y_train) * settings["generations"] / fit_seconds,
                       "infer_samples_per_s": len(y_test) / predict_seconds}
         results.append({"curve": [], "convergence": convergence([]), "throughput": throughput, "details": details,
                         "rejected_share": data.rejected,
-                        "val_median_rel_err": validation_error(regressor.predict(encoder.transform(X_val)), y_val),
+                        "val_median_rel_err": validation_error(regressor.predict(encoder.transform(X_val)) * s, y_val),
                         **outcome(prediction, y_test, scale)})
     return results

@@ -74,7 +74,7 @@ MODELS = {
                 accepts=sign_definite)
     for name, recipe in LADDER.items() if name != "seed-asker"  # rung 0 is seed-asker itself
 } | {
-    "gplearn": Model(run_gplearn, "symbolic regression (gplearn), exp added, capped relative error as fitness",
+    "gplearn": Model(run_gplearn, "symbolic regression (gplearn) on y / median|y|, exp added, relative-error fitness",
                      _gplearn_settings, target_encodings=("none",)),
     "signomial": Model(run_signomial, "the asker's network with the ladder's fixed recipe, read back as a formula",
                        _signomial_settings, encodings=("raw",), target_encodings=("none",), accepts=sign_definite),
