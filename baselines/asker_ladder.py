@@ -31,7 +31,8 @@ CHANGES = (
            "L1 of (y_hat - y) / (x5/x2) is huge wherever the second term dominates; the net predicts y / median|y| "
            "and is scored in asinh space, a smooth, scale-free loss"),
     Change("small-init", "init_gain", 0.3,
-           "exponents start near 0, so every term starts as a smooth near-constant instead of a random power law"),
+           "both exponent layers start 0.3x PyTorch's default, so the composed exponents start about 10x smaller: "
+           "terms start as gentle power laws that gradient steps can steer (0.1x stalled more often at 0.19)"),
     Change("one-cycle", "lr_schedule", "one-cycle",
            "warm up to the same peak rate, then anneal to nearly 0, instead of waiting for a plateau"),
     Change("lbfgs-polish", "polish_iters", 1000,
@@ -53,6 +54,14 @@ FIXED = list(RUNGS.values())[-1]
 LEAVE_ONE_OUT = {c.name: replace(FIXED, **{c.field: getattr(ASKER, c.field)}) for c in CHANGES}
 LADDER = RUNGS | {f"fixed-without-{name}": recipe for name, recipe in LEAVE_ONE_OUT.items()
                   if recipe not in RUNGS.values()}  # every row's model name -> its Recipe
+
+
+def description(name):
+    """What a ladder row is, in words (for --list)."""
+    if name in RUNGS:
+        k = list(RUNGS).index(name)
+        return f"ablation ladder rung {k}: the asker's posted recipe + " + ", ".join(c.name for c in CHANGES[:k])
+    return f"the asker's network, fixed recipe (rung {len(CHANGES)}) without {name.removeprefix('fixed-without-')}"
 
 
 def model_for(recipe):

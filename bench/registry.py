@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 
-from baselines.asker_ladder import FIXED, LADDER, run_rung
+from baselines.asker_ladder import FIXED, LADDER, description, run_rung
 from baselines.question_recipes import run_recipe
 from baselines.signomial_model import run_signomial, sign_definite
 from baselines.sklearn_models import BASELINES, run_baseline
@@ -69,7 +69,7 @@ MODELS = {
                 partial(_baseline_settings, b.train_size))
     for name, b in BASELINES.items()
 } | {
-    name: Model(run_rung, f"ablation ladder: the asker's network, recipe {name}", partial(_ladder_settings, recipe),
+    name: Model(run_rung, description(name), partial(_ladder_settings, recipe),
                 encodings=("raw",), target_encodings=("none",), needs_scale=recipe.target_space == "raw",
                 accepts=sign_definite)
     for name, recipe in LADDER.items() if name != "seed-asker"  # rung 0 is seed-asker itself
