@@ -59,7 +59,7 @@ def test_plot_ladder_draws_one_point_per_ok_run_and_nothing_without_ladder_recor
 def test_ladder_markdown_shows_the_factor_the_formula_and_the_recovery_list():
     text = asker.ladder_markdown(ladder_records() + formula_records())
     posted_over_fixed = 10.0 ** (len(RUNGS) - 1)
-    assert f"{posted_over_fixed:,.0f}× more accurate" in text
+    assert f"by {posted_over_fixed:,.0f}× on `seed` and {posted_over_fixed:,.0f}× on `seed-coded`" in text
     assert "`y = x5/x2 - x2/(2*x3*x4) + x2**2/(2*x1*x3*x4)`" in text
     assert "recovers 1 of 3 equations exactly" in text and "feynman-i-43-43" in text
     assert asker.ladder_markdown(formula_records()) == ""
@@ -83,4 +83,5 @@ def test_main_writes_the_folders_markdown_next_to_it(tmp_path):
     assert asker.main([str(folder)]) == 0
     text = (tmp_path / "signomial-dev.md").read_text()
     assert text.startswith("# signomial-dev") and "recovers 1 of 3" in text and "div(X4, X1)" in text
+    assert not (tmp_path / "signomial-dev.png").exists()  # no ladder runs, no ladder figure
     assert asker.main([str(tmp_path / "empty")]) == 2

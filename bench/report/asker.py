@@ -2,7 +2,8 @@
 
 Functions of run records, for the main report: `ladder_table`, `plot_ladder`, `ladder_markdown`, and the
 per-equation tables `recovery_markdown` (signomial) and `symbolic_markdown` (gplearn). `python -m
-bench.report.asker DIR` writes DIR.md from the records in DIR/runs.
+bench.report.asker DIR` writes DIR.md (and DIR.png, the ladder's figure, when DIR holds ladder runs) from the
+records in DIR/runs.
 """
 
 import sys
@@ -42,7 +43,7 @@ def ladder_table(records):
     rows = []
     for label, model, kind in ladder_rows():
         row = {"row": label, "model": model, "kind": kind}
-        for target, runs in errors[errors["model"] == model].groupby("target", sort=False):
+        for target, runs in errors[errors["model"] == model].groupby("target"):
             row |= {f"{target} mean": runs["median_rel_err"].mean(), f"{target} worst": runs["median_rel_err"].max(),
                     f"{target} seeds": len(runs)}
         rows.append(row)
@@ -57,8 +58,8 @@ def plot_ladder(records):
     order = [label for label, _, _ in ladder_rows()]
     frame = pd.concat([errors[errors["model"] == model].assign(row=label) for label, model, _ in ladder_rows()])
     figure, axis = plt.subplots(figsize=(9, 4.5))
-    sns.stripplot(frame, x="row", y="median_rel_err", hue="target", order=order, dodge=True, jitter=False,
-                  log_scale=True, ax=axis)
+    sns.stripplot(frame, x="row", y="median_rel_err", hue="target", order=order, hue_order=sorted(set(frame["target"])),
+                  dodge=True, jitter=False, log_scale=True, ax=axis)
     axis.axvline(len(RUNGS) - 0.5, color="grey", linewidth=0.8, linestyle="--")
     axis.set(xlabel="", ylabel="median relative error (test set)",
              title="The asker's network: one change at a time, then the fixed recipe without each change")
@@ -126,10 +127,10 @@ def ladder_markdown(records):
     shown = _formatted(table.drop(columns=["kind"] + [c for c in table.columns if c.endswith(" seeds")]), means)
     text = [markdown_table(shown.assign(model="`" + shown["model"] + "`"))]
     posted, fixed = table.iloc[0], table.iloc[len(RUNGS) - 1]
-    for column in [c for c in table.columns if c.endswith(" mean")]:
-        if posted[column] > 0 and fixed[column] > 0:
-            text.append(f"On `{column[:-5]}` the fixed recipe is {posted[column] / fixed[column]:,.0f}× more accurate "
-                        "than the posted one (mean over seeds).")
+    factors = [f"{posted[column] / fixed[column]:,.0f}× on `{column[:-5]}`"
+               for column in table.columns if column.endswith(" mean") and posted[column] > 0 and fixed[column] > 0]
+    if factors:
+        text.append(f"The fixed recipe is more accurate than the posted one by {' and '.join(factors)} (means over seeds).")
     recovered = recovery_table(records)
     on_seed = recovered[recovered["target"] == "seed"]
     if not on_seed.empty:
@@ -151,7 +152,13 @@ def main(argv=None):
         return 2
     path = folder.parent / f"{folder.name}.md"
     path.write_text(f"# {folder.name}\n\n{text}")
-    print(f"wrote {path}", file=sys.stderr)
+    written = [path]
+    figure = plot_ladder(records)
+    if figure is not None:
+        written.append(path.with_suffix(".png"))
+        figure.savefig(written[-1], dpi=120, bbox_inches="tight")
+        plt.close(figure)
+    print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
     return 0
 
 
