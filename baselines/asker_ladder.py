@@ -25,8 +25,8 @@ class Change:
 
 CHANGES = (
     Change("standardized-log", "inputs", "standardized-log",
-           "log x4 is about -10 and log x3 about +9: exp of a raw-log layer starts near overflow, and each "
-           "exponent moves at a different speed; standardized logs put every input on one scale"),
+           "log x4 is about -10 and log x3 about +9: exp of a layer on raw logs starts with terms of random size "
+           "e^+-10, and each exponent moves at a different speed; standardized logs put every input on one scale"),
     Change("asinh-target", "target_space", "asinh",
            "L1 of (y_hat - y) / (x5/x2) is huge wherever the second term dominates; the net predicts y / median|y| "
            "and is scored in asinh space, a smooth, scale-free loss"),
