@@ -11,9 +11,12 @@ from dataclasses import asdict, dataclass
 from functools import partial
 
 from baselines import realmlp, tabm_model
+from baselines.asker_ladder import FIXED, LADDER, description, run_rung
 from baselines.boosting import BOOSTERS, booster_settings, run_booster
 from baselines.question_recipes import run_recipe
+from baselines.signomial_model import run_signomial, sign_definite
 from baselines.sklearn_models import BASELINES, run_baseline
+from baselines.symbolic import run_gplearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
 from bench.train import run_mlp
@@ -37,6 +40,7 @@ class Model:
     # for a model whose authors' space has conditional parts, a function (optuna trial) -> settings.
     space: dict | Callable | None = None
     requires: tuple[str, str] | None = None  # (module, extra): what it imports beyond the main install
+    accepts: Callable | None = None  # (target) -> None, or why the model cannot take that target (None: any)
 
 
 def _mlp_settings(config, train_size):
@@ -46,6 +50,21 @@ def _mlp_settings(config, train_size):
 def _recipe_settings(config, train_size):
     keys = ("steps", "val_size", "test_size", "eval_every")
     return {k: getattr(config, k) for k in keys} | {"train_size": train_size or 20_000}
+
+
+def _ladder_settings(recipe, config, train_size):
+    return _recipe_settings(config, train_size) | asdict(recipe)
+
+
+def _signomial_settings(config, train_size):
+    return _ladder_settings(FIXED, config, train_size) | {"merge_distance": 0.25, "prune_tolerance": 0.01,
+                                                          "max_denominator": 3}
+
+
+def _gplearn_settings(config, train_size):
+    return {"train_size": train_size or 2_000, "val_size": config.val_size, "test_size": config.test_size,
+            "population_size": 1000, "generations": 20, "parsimony_coefficient": 0.001,
+            "function_set": "add,sub,mul,div,neg,inv,log,exp"}
 
 
 def _baseline_settings(baseline, config, train_size):
@@ -77,6 +96,16 @@ MODELS = {
     name: Model(partial(run_booster, name), f"{b.description}; trees ignore monotone input encodings, not the "
                 "target encoding", partial(booster_settings, name), space=b.space, requires=(b.module, "sota"))
     for name, b in BOOSTERS.items()
+} | {
+    name: Model(run_rung, description(name), partial(_ladder_settings, recipe),
+                encodings=("raw",), target_encodings=("none",), needs_scale=recipe.target_space == "raw",
+                accepts=sign_definite)
+    for name, recipe in LADDER.items() if name != "seed-asker"  # rung 0 is seed-asker itself
+} | {
+    "gplearn": Model(run_gplearn, "symbolic regression (gplearn) on y / median|y|, exp added, relative-error fitness",
+                     _gplearn_settings, target_encodings=("none",)),
+    "signomial": Model(run_signomial, "the asker's network with the ladder's fixed recipe, read back as a formula",
+                       _signomial_settings, encodings=("raw",), target_encodings=("none",), accepts=sign_definite),
 }
 
 

@@ -72,6 +72,10 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
             if model.needs_scale and target.scale is None:
                 skipped[f"{model_name} on {target.name}"] = "the target declares no scale (its loss divides by it)"
                 continue
+            refusal = model.accepts(target) if model.accepts else None
+            if refusal:
+                skipped[f"{model_name} on {target.name}"] = refusal
+                continue
             for encoding in encodings:
                 if model.encodings is not None and encoding not in model.encodings:
                     skipped[f"{model_name} with encoding {encoding}"] = f"it takes only {', '.join(model.encodings)}"

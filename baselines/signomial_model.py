@@ -1,0 +1,110 @@
+"""`signomial`: the asker's network trained with the ladder's fixed recipe, then read back as a formula.
+
+After training, the network is a list of terms c * prod |x_i|^w_i (baselines/signomial_terms.py). Terms whose
+exponents nearly coincide are merged and the merged form is polished again by L-BFGS; negligible terms are
+pruned; exponents are snapped to fractions with small denominators and the coefficients refit by least
+squares. Each step is kept only when the validation error does not get worse; the form kept, evaluated in
+float64, is what the test set scores, and `details` lists its terms and its formula.
+"""
+
+import time
+
+import numpy as np
+import sympy
+import torch
+from sympy.calculus.accumulationbounds import AccumBounds
+
+from baselines.signomial import Fitted, Recipe, Signomial, fit, polish, recipe_result
+from baselines.signomial_terms import ROUND_OFF, Terms, formula, json_number, merge_close, prune, refit, snap
+from bench.data import sample_data
+
+
+def sign_definite(target):
+    """None when every input keeps one sign and stays away from 0 (log|x| is finite and smooth); else why not."""
+    ranges = {}
+    for v in target.variables:
+        if v.sign == "+-":
+            return f"variable {v.name} takes both signs; a signomial needs inputs of one sign (it fits log|x|)"
+        low, high = (bound.subs(ranges) for bound in (v.low, v.high))
+        low, high = (low.min if isinstance(low, AccumBounds) else low), (high.max if isinstance(high, AccumBounds) else high)
+        if not bool(low > 0):
+            return f"variable {v.name} can reach 0 (its low bound is {v.low}); a signomial needs |x| > 0 (it fits log|x|)"
+        ranges[sympy.Symbol(v.name)] = AccumBounds(low, high) if v.sign == "+" else AccumBounds(-high, -low)
+    return None
+
+
+def network_terms(fitted):
+    """The trained network as terms on |x|: one per hidden unit, and the output bias as a constant term."""
+    A, b = fitted.net.exponents()
+    mean, std = fitted.inputs.mean.double(), fitted.inputs.std.double()
+    exponents = A / std
+    weight, bias = fitted.net.fc1.weight.detach().double()[0], fitted.net.fc1.bias.detach().double()
+    coefficients = fitted.loss.s * weight * torch.exp(b - exponents @ mean)
+    return Terms(torch.cat([exponents, torch.zeros_like(exponents[:1])]).cpu().numpy(),
+                 torch.cat([coefficients, fitted.loss.s * bias]).cpu().numpy())
+
+
+def repolish(terms, fitted, data, recipe):
+    """`terms` as a one-layer network on the same inputs and loss (no constant beyond the terms), polished by
+    L-BFGS like the recipe's."""
+    net = Signomial(len(fitted.inputs.mean), 1, len(terms.coefficients), 0).double().to(data.X_train.device)
+    exponents, coefficients = (torch.from_numpy(a).to(data.X_train.device) for a in (terms.exponents, terms.coefficients))
+    with torch.no_grad():
+        net.sequential_layers[0].weight.copy_(exponents * fitted.inputs.std)
+        net.sequential_layers[0].bias.copy_(exponents @ fitted.inputs.mean)
+        net.fc1.weight.copy_(coefficients[None] / fitted.loss.s)
+        net.fc1.bias.zero_()
+    net.fc1.bias.requires_grad_(False)
+    start = Fitted(net, fitted.inputs, fitted.loss, torch.float64)
+    polished, _, _ = polish(start, data.X_train[: recipe.polish_size], data.y_train[: recipe.polish_size],
+                            recipe.polish_iters)
+    with_constant = network_terms(polished)
+    return Terms(with_constant.exponents[:-1], with_constant.coefficients[:-1])
+
+
+def read_formula(fitted, target, data, recipe, settings):
+    """The form kept after merging, pruning and snapping (each kept only if validation does not get worse), and
+    the details that describe it."""
+    train, val = ((X.cpu().numpy(), y.cpu().numpy()) for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)))
+    log_centre = np.log(np.abs(train[0])).mean(axis=0)
+    network = network_terms(fitted)
+    tolerance = settings["prune_tolerance"]
+
+    def polished(terms):
+        return repolish(terms, fitted, data, recipe)
+
+    def least_squares(terms):
+        return refit(terms.exponents, *train)
+
+    merged = polished(merge_close(network, log_centre, settings["merge_distance"]))
+    compact = prune(merged, polished, val, log_centre, tolerance)
+    errors = {"network": network.score(*val), "compact": compact.score(*val)}
+    kept = compact if errors["compact"] <= errors["network"] else network
+    candidates = [prune(snap(kept, q, train), least_squares, val, log_centre, tolerance)
+                  for q in range(1, settings["max_denominator"] + 1)]
+    best = min(terms.score(*val) for terms in candidates)
+    snapped = next(terms for terms in candidates if terms.score(*val) <= best * (1 + tolerance) + ROUND_OFF)
+    errors["snapped"] = snapped.score(*val)
+    snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"])
+    final = snapped if snap_kept else kept
+    details = {"formula": str(formula(final, target.names, [v.sign for v in target.variables])),
+               "snapped": bool(snap_kept), "terms": kept.as_json(target.names), "snapped_terms": snapped.as_json(target.names),
+               "val_median_rel_err": {name: json_number(error) for name, error in errors.items()}}
+    return final, details
+
+
+def run_signomial(target, seed, cells, settings, device):
+    """Train with the recipe in `settings`, read the formula, score it; it takes the single cell (raw, none)."""
+    recipe = Recipe.from_settings(settings)
+    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
+    fitted, curve, seconds, samples, diverged_at = fit(recipe, target, seed, data, settings, device)
+    if diverged_at is not None:
+        return [recipe_result(fitted.predict, curve, seconds, samples, diverged_at, target, data, device)]
+    tick = time.perf_counter()
+    final, details = read_formula(fitted, target, data, recipe, settings)
+    seconds += time.perf_counter() - tick
+
+    def predict(X):
+        return torch.from_numpy(final.predict(X.cpu().numpy()))
+
+    return [recipe_result(predict, curve, seconds, samples, None, target, data, device, details) for _ in cells]

@@ -1,0 +1,115 @@
+"""A signomial's terms as data: y = sum_k c_k prod_i |x_i|^w_ki, with numpy in float64.
+
+Merging near-duplicate terms, refitting coefficients by least squares, pruning on validation, snapping exponents
+to simple fractions, and printing the formula with sympy. Every choice is scored by `score` on validation data.
+"""
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from bench.metrics import validation_error
+
+ROUND_OFF = 1e-12  # validation errors this close are equal (float64 round-off of an exact form)
+
+
+@dataclass(frozen=True)
+class Terms:
+    exponents: np.ndarray  # (K, d); a zero row is a constant term
+    coefficients: np.ndarray  # (K,)
+
+    def predict(self, X):
+        return basis(self.exponents, X) @ self.coefficients
+
+    def score(self, X, y):
+        """The median relative error on (X, y): what every choice here compares."""
+        return validation_error(self.predict(X), y)
+
+    def sizes(self, log_centre):
+        """|c_k| prod |x_i|^w_ki at the data's centre (exp of the mean log|x|): how much each term weighs."""
+        return np.abs(self.coefficients) * np.exp(self.exponents @ log_centre)
+
+    def as_json(self, names):
+        return [{"coefficient": json_number(c), "exponents": {n: json_number(w) for n, w in zip(names, row)}}
+                for row, c in zip(self.exponents, self.coefficients)]
+
+
+def json_number(value):
+    """A float for JSON, None where it is NaN or infinite (records never hold bare NaN/Infinity)."""
+    return float(value) if np.isfinite(value) else None
+
+
+def basis(exponents, X):
+    """(n, K): prod_i |x_i|^w_ki for each row of X and each term."""
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.exp(np.log(np.abs(X)) @ exponents.T)
+
+
+def refit(exponents, X, y):
+    """Terms with these exponents and the coefficients that minimize the squared relative error on (X, y)."""
+    exponents = np.unique(exponents, axis=0)  # duplicated exponents are one term
+    keep = y != 0
+    B = basis(exponents, X[keep]) / np.abs(y[keep])[:, None]
+    norms = np.linalg.norm(B, axis=0)
+    norms = np.where((norms > 0) & np.isfinite(norms), norms, 1.0)
+    coefficients, *_ = np.linalg.lstsq(np.nan_to_num(B / norms), np.sign(y[keep]), rcond=None)
+    return Terms(exponents, coefficients / norms)
+
+
+def merge_close(terms, log_centre, distance):
+    """One term per group of terms whose exponents are within `distance` of the group's largest (max norm):
+    exponents averaged by weight, coefficient set so the group's value at the centre is kept; zero terms left out."""
+    order = np.argsort(-terms.sizes(log_centre))
+    groups = []
+    for k in order:
+        home = next((g for g in groups if np.abs(terms.exponents[k] - terms.exponents[g[0]]).max() < distance), None)
+        if home is None:
+            groups.append([k])
+        else:
+            home.append(k)
+    exponents, coefficients = [], []
+    for group in groups:
+        values = terms.coefficients[group] * np.exp(terms.exponents[group] @ log_centre)
+        if not np.abs(values).sum() > 0:
+            continue  # terms that are exactly zero
+        w = np.abs(values) / np.abs(values).sum() @ terms.exponents[group]
+        exponents.append(w)
+        coefficients.append(values.sum() / np.exp(w @ log_centre))
+    return Terms(np.array(exponents), np.array(coefficients))
+
+
+def prune(terms, refit_terms, val, log_centre, tolerance):
+    """Backward elimination down to one term (drop the smallest, refit the rest with `refit_terms`), then the form
+    with the fewest terms whose error on `val` is within a factor 1 + tolerance (or ROUND_OFF) of the path's best."""
+    path = [terms]
+    while len(path[-1].coefficients) > 1:
+        current = path[-1]
+        smallest = np.argmin(current.sizes(log_centre))
+        path.append(refit_terms(Terms(np.delete(current.exponents, smallest, axis=0),
+                                      np.delete(current.coefficients, smallest))))
+    scores = [form.score(*val) for form in path]
+    limit = min(scores) * (1 + tolerance) + ROUND_OFF
+    return next(form for form, score in zip(reversed(path), reversed(scores)) if score <= limit)
+
+
+def snap(terms, max_denominator, train):
+    """Exponents rounded to the nearest fractions with denominators up to `max_denominator`, coefficients refit."""
+    rounded = np.vectorize(lambda w: float(Fraction(w).limit_denominator(max_denominator)))(terms.exponents)
+    return refit(rounded, *train)
+
+
+def simple_number(value, digits):
+    """A sympy number: a small fraction when `value` is one to a relative 1e-9, else a float with `digits` digits."""
+    fraction = Fraction(value).limit_denominator(12)
+    if abs(fraction - value) <= 1e-9 * abs(value):
+        return sympy.Rational(fraction.numerator, fraction.denominator)
+    return sympy.Float(value, digits)
+
+
+def formula(terms, names, signs):
+    """The terms as a sympy expression in the target's variables: |x| is x, or -x for a negative variable."""
+    x = [sympy.Symbol(n) if sign == "+" else -sympy.Symbol(n) for n, sign in zip(names, signs)]
+    return sympy.Add(*(simple_number(c, 6) * sympy.Mul(*(xi ** simple_number(w, 4) for xi, w in zip(x, row) if w))
+                       for row, c in zip(terms.exponents, terms.coefficients)))
