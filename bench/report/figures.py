@@ -20,7 +20,8 @@ FIGURES = {"learning_curves": "learning curves of mlp per encoding and target en
            "heatmap": "median relative error per encoding and model",
            "ecdf": "ECDF of per-point relative error (from the error quantiles each record stores)",
            "throughput": "training and inference throughput",
-           "ladder": "budget ladder: tuned pipelines' error against training steps"}
+           "budget_ladder": "budget ladder: tuned pipelines' error against training steps",
+           "asker_ladder": "what fixes the asker's network: error after each change, one point per seed"}
 
 
 def log_ticks(axis, values):

@@ -15,6 +15,7 @@ import seaborn as sns
 from bench import cli
 from bench.errors import UserError
 from bench.records import ensure_writable, load_records, runs_dir
+from bench.report import asker
 from bench.report.figures import FIGURES, plot_ecdf, plot_final_error, plot_heatmap, plot_learning_curves, plot_throughput
 from bench.report.frames import curves_frame, largest_budget, quantiles_frame, runs_frame
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
@@ -70,8 +71,8 @@ def write_report(records, broken, out):
     runs = runs_frame(records)
     ranked = ranking(runs)
     heads = headlines(ranked)
-    tables = {"ranking": ranked, "headlines": heads, "tuning": tuning_table(runs), "ladder": ladder,
-              "agreement": agreement_table(ladder), "convergence": convergence_table(runs, ranked),
+    tables = {"ranking": ranked, "headlines": heads, "tuning": tuning_table(runs), "budget_ladder": ladder,
+              "budget_agreement": agreement_table(ladder), "convergence": convergence_table(runs, ranked),
               "throughput": throughput_table(runs), "not_ok": not_ok_table(runs), "environment": environment_table(runs)}
     written = []
     for name, table in tables.items():
@@ -80,7 +81,8 @@ def write_report(records, broken, out):
     sns.set_theme(style="whitegrid", context="notebook")
     drawn = {"learning_curves": plot_learning_curves(curves_frame(records)), "final_error": plot_final_error(runs),
              "heatmap": plot_heatmap(ranked), "ecdf": plot_ecdf(quantiles_frame(records), heads),
-             "throughput": plot_throughput(tables["throughput"]), "ladder": plot_ladder(ladder)}
+             "throughput": plot_throughput(tables["throughput"]), "budget_ladder": plot_ladder(ladder),
+             "asker_ladder": asker.plot_ladder(records)}
     figures = {}
     for name, figure in drawn.items():
         path = out / f"{name}.png"
@@ -91,7 +93,9 @@ def write_report(records, broken, out):
         plt.close(figure)
         figures[name] = FIGURES[name]
         written.append(path.name)
-    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(records, out), other_budgets)
+    asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
+    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(records, out), other_budgets,
+                               asker_section)
     (out / "summary.md").write_text(summary)
     return written + ["summary.md"]
 

@@ -158,7 +158,15 @@ def ladder_markdown(ladder, agreement):
     return "\n".join(lines)
 
 
-def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0):
+ASKER_NOTE = (
+    "The asker's own network (log → Linear → Linear → exp → Linear: a sum of 16 terms c·Πxᵢ^wᵢ) can represent "
+    "the formula exactly; its training failed. Each row below applies one more change to the posted recipe "
+    "(rows 1 to 5), and the `fixed −` rows take one change back out of the fully fixed recipe, so the table "
+    "says which changes are necessary and which are sufficient. Median relative error on the test set, mean and "
+    "worst over seeds.")
+
+
+def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0, asker_section=""):
     """The whole summary.md, top to bottom."""
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
@@ -178,13 +186,16 @@ def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budg
                       "pipelines are in the budget ladder below); report other settings from their own --out folder."]
     lines += ["", "## Headlines", ""]
     lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
+    if asker_section:
+        lines += ["", "## What fixes the asker's network", "", ASKER_NOTE, "", asker_section]
     lines += ["", "## Ranking", "", RANKING_NOTE, ""]
     for target, table in tables["ranking"].groupby("target", sort=False):
         lines += [f"### {target}", "", ranking_markdown(table), ""]
     if not tables["tuning"].empty:
         lines += ["## Tuning", "", TUNING_NOTE, "", tuning_markdown(tables["tuning"]), ""]
-    if not tables["ladder"].empty:
-        lines += ["## Budget ladder", "", LADDER_NOTE, "", ladder_markdown(tables["ladder"], tables["agreement"]), ""]
+    if not tables["budget_ladder"].empty:
+        lines += ["## Budget ladder", "", LADDER_NOTE, "",
+                  ladder_markdown(tables["budget_ladder"], tables["budget_agreement"]), ""]
     lines += ["## Convergence", "", CONVERGENCE_NOTE, ""]
     lines += [markdown_table_or(tables["convergence"], convergence_markdown, "No ok run recorded a learning curve."), ""]
     lines += ["## Throughput", "", THROUGHPUT_NOTE, "", markdown_table_or(tables["throughput"], throughput_markdown,
