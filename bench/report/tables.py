@@ -79,7 +79,8 @@ def tuning_table(runs):
     if "tuning.trials" not in runs:
         return pd.DataFrame(columns=columns)
     tuned = runs[runs["tuning.trials"].notna()].drop_duplicates(PIPELINE)
-    table = tuned.rename(columns={f"tuning.{k}": k for k in ("trials", "search_steps", "val_median_rel_err", "seconds")})
+    search = {k: tuned[f"tuning.{k}"] for k in ("trials", "search_steps", "val_median_rel_err", "seconds")}
+    table = tuned[PIPELINE].assign(**search, tuned_settings=tuned["tuned_settings"])
     return table[columns].astype({"trials": int}).reset_index(drop=True)
 
 
