@@ -44,13 +44,14 @@ def pipeline_space(space, encoding):
     return {k: v for k, v in space.items() if k != "frequency_scale" or uses_periodic(encoding)}
 
 
-def run_trials(target, model, asked, settings, device, batched=True):
-    """Validation errors of the asked trials [(pipeline, params)], in order."""
+def run_trials(target, model, asked, settings, device, batched=True, done=lambda count: None):
+    """Validation errors of the asked trials [(pipeline, params)], in order; `done(k)` as k more finish."""
     if model != "mlp":
         scores = []
         for (encoding, target_encoding), params in asked:
             [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params, device)
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
+            done(1)
         return scores
     config = TrainConfig(**settings)
     data = validation_data(target, config, device)
@@ -68,6 +69,7 @@ def run_trials(target, model, asked, settings, device, batched=True):
         for i, result in zip(indices, results):
             error = result["val_median_rel_err"] if result["status"] == "ok" else float("inf")
             scores[i] = (error, result["kept_step"])
+        done(len(indices))
     return scores
 
 
@@ -92,14 +94,14 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
         for start in range(0, trials, round_size):
             asked = [(p, studies[p].ask()) for p in pipelines for _ in range(min(round_size, trials - start))]
             params = [draw(pipeline_space(space, p[0]), trial) for p, trial in asked]
-            scores = run_trials(target, model, [(p, x) for (p, _), x in zip(asked, params)], settings, device, batched)
+            scores = run_trials(target, model, [(p, x) for (p, _), x in zip(asked, params)], settings, device, batched,
+                                bar.update)
             for (p, trial), x, (error, kept_step) in zip(asked, params, scores):
                 finite = error < float("inf")
                 studies[p].tell(trial, error if finite else None,
                                 state=optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL)
                 history[p].append({"trial": trial.number, "params": x, "val_median_rel_err": error if finite else None,
                                    "kept_step": kept_step})
-            bar.update(len(asked))
     seconds = time.perf_counter() - tick
     summaries = {}
     for p, study in studies.items():

@@ -10,7 +10,7 @@ import pytest
 from bench import cli
 from bench.metrics import convergence
 from bench.records import config_key, load_records, prepare_out, runs_dir, write_record
-from bench.report import figures, frames, stats, sweeps, tables
+from bench.report import figures, frames, markdown, stats, sweeps, tables
 from bench.report import main as report_main
 from bench.report.ladder import agreement_table, ladder_table
 
@@ -56,6 +56,7 @@ def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
     r["config"]["tuned"] = {"trials": 8, "search_steps": 100, "round_size": 8,
                             "space": {"lr": "log-uniform", "width": "one of 64, 128"}}
     r["key"] = config_key(r["config"])
+    r["val_median_rel_err"] = err
     r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5,
                    "params": {"lr": 0.003, "width": 128}}
     r["kept_step"] = steps
@@ -78,8 +79,8 @@ def test_ladder_and_rank_agreement_between_budgets():
     assert row.kendall_tau == pytest.approx(1 / 3) and row.same_winner and row.winner_large == "log+asinh"
 
 
-def test_ranking_keeps_each_pipeline_at_its_largest_budget():
-    kept, left_out = frames.largest_budget(ladder_records())
+def test_ranking_keeps_each_pipeline_at_its_best_budget():
+    kept, left_out = frames.best_budget(ladder_records())
     assert {r["config"]["settings"]["steps"] for r in kept} == {400} and left_out == 6
 
 
@@ -311,9 +312,10 @@ def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
 
 
 def test_runs_under_another_budget_are_left_out_not_pooled_as_seeds():
-    longer = record(seed=0, err=0.001)
+    longer = {**record(seed=0, err=0.001), "val_median_rel_err": 0.001}
     longer["config"]["settings"] = {**longer["config"]["settings"], "steps": 9999}
-    kept, left_out = frames.largest_budget([record(seed=0), record(seed=1), longer])
+    shorter = [{**record(seed=s), "val_median_rel_err": 0.1} for s in (0, 1)]
+    kept, left_out = frames.best_budget([*shorter, longer])
     assert left_out == 2 and kept == [longer]
 
 
@@ -338,3 +340,25 @@ def test_a_tuned_command_of_a_built_in_sweep_claims_its_runs_before_its_searches
     assert all(sweeps.made_by(r, sweep, set()) for r in ours)
     assert not any(sweeps.made_by(r, sweep, set()) for r in ladder_records() if r["encoding"] != "log")
     assert sweeps.unfinished(sweep, ours, tmp_path)  # its search is not stored: not complete
+
+
+def test_when_another_model_wins_the_headline_also_names_the_best_shared_mlp():
+    records = [record("signomial", "raw", "none", seed, 1e-12) for seed in range(2)] + [
+        record("mlp", "log", "asinh", seed, 0.01) for seed in range(2)] + [
+        record("mlp", "raw", "asinh", seed, 0.5) for seed in range(2)]
+    head = tables.headlines(tables.ranking(frames.runs_frame(records))).iloc[0]
+    assert (head["model"], head["mlp_model"], head["mlp_encoding"]) == ("signomial", "mlp", "log")
+    assert head["factor_vs_raw"] == pytest.approx(50.0)  # raw inputs against the best mlp, not the winner
+    text = markdown.headline_text(head)
+    assert "Best: signomial, raw inputs" in text and "Best shared `mlp`: mlp, log inputs" in text
+
+
+def test_untunable_models_of_a_tuned_command_count_as_its_runs(tmp_path):
+    command = ("--targets", "seed", "--encodings", "raw", "--target-encodings", "none", "--models", "linear,hgb",
+               "--seeds", "1", "--tune", "2")
+    sweep = sweeps.Sweep("mixed", (command,), 1)
+    [key] = sweeps.planned_keys(["--targets", "seed", "--encodings", "raw", "--target-encodings", "none",
+                                 "--models", "linear", "--seeds", "1"], tmp_path)
+    linear = {**record(model="linear", encoding="raw", target_encoding="none"), "key": key}
+    assert sweeps.without_tuning(list(command)) == list(command[:-2])
+    assert sweeps.unfinished(sweep, [linear], tmp_path)  # hgb's tuned runs are still missing

@@ -4,6 +4,7 @@ validation only, and a missing `sota` extra stopping a sweep before any work."""
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from rtdl_num_embeddings import PiecewiseLinearEmbeddings
@@ -109,21 +110,22 @@ def test_tabm_trains_on_the_device_it_is_given():
     assert result["status"] == "ok" and "cpu" not in result["throughput"]["device"]
 
 
-def test_sota_table_keeps_the_pipeline_chosen_on_validation(tmp_path):
+def test_per_equation_table_keeps_the_pipeline_chosen_on_validation(tmp_path):
     from bench.records import write_record
-    from bench.report.sota import write_sota_table
+    from bench.report.per_equation import main
 
     def record(model, encoding, val, test, r2):
         config = {"target": "seed", "model": model, "encoding": encoding, "target_encoding": "asinh", "seed": 0}
         return {**config, "config": config, "status": "ok", "val_median_rel_err": val,
                 "metrics": {"median_rel_err": test, "r2": r2, "solved": r2 > 0.999}}
 
-    (tmp_path / "runs").mkdir()
+    out = tmp_path / "sota"
+    (out / "runs").mkdir(parents=True)
     for r in (record("tabm", "raw", 0.2, 0.01, 0.9999), record("tabm", "log", 0.1, 0.05, 0.99),
               record("xgboost", "raw", 0.3, 0.3, 0.5)):
-        write_record(tmp_path, r)
-    best = write_sota_table(tmp_path, tmp_path / "sota", "python -m bench.run ...")
+        write_record(out, r)
+    assert main([str(out), "--title", "Dev set", "--command", "python -m bench.run ..."]) == 0
+    best = pd.read_csv(tmp_path / "sota.csv")
     assert best.set_index("model").loc["tabm", "encoding"] == "log"  # chosen on validation, not on test
     text = (tmp_path / "sota.md").read_text()
-    assert "| seed | 0.05 (0.9900) | 0.3 (0.5000) |" in text and "CPU run, 2 cores" in text
-    assert (tmp_path / "sota.csv").exists()
+    assert "| seed | 0.05 (0.9900) | 0.3 (0.5000) |" in text and "CPU run, 2 cores" in text and "# Dev set" in text

@@ -15,6 +15,7 @@ METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "so
 CONVERGENCE = ["steps_to_10pct", "seconds_to_10pct", "steps_to_1pct", "seconds_to_1pct"]
 THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops", "train_seconds"]
 ASKER = "seed-asker"  # the question's own recipe: the reference the headline compares against
+MLP = "mlp"  # the shared regressor: the headline names its best pipeline too
 ENCODING_ORDER = DEFAULT_ENCODINGS + [e for e in INPUT_ENCODINGS if e not in DEFAULT_ENCODINGS]
 REL_ERR = "relative error |ŷ − y| / |y|"
 
@@ -73,23 +74,32 @@ def budget(record):
     return record.get("config", {}).get("settings", {}).get("steps")
 
 
-def largest_budget(records):
-    """Per pipeline, the runs at its largest budget and, among those, of its most common settings (runs under
-    other settings are not more seeds of the same pipeline); and how many runs were left out."""
+def best_budget(records):
+    """Per pipeline, the runs at the budget whose validation error is lowest (geometric mean over its ok runs;
+    the larger budget on a tie) and, among those, of its most common settings (runs under other settings are
+    not more seeds of the same pipeline); and how many runs were left out. The budget is chosen on
+    validation like every other choice: a longer run is not always better (its settings may have been tuned
+    for a shorter one)."""
     def settings(record):
         return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
 
     def pipeline(record):
         return tuple(record[k] for k in PIPELINE)
 
-    largest = {}
+    errors = {}
     for r in records:
-        largest[pipeline(r)] = max(largest.get(pipeline(r), -1), budget(r) or 0)
-    at_largest = [r for r in records if (budget(r) or 0) == largest[pipeline(r)]]
+        error = r.get("val_median_rel_err") if r.get("status") == "ok" else None
+        errors.setdefault((pipeline(r), budget(r) or 0), []).append(np.inf if error is None else max(error, 1e-300))
+    chosen_budget = {}
+    for (key, steps), values in sorted(errors.items(), key=lambda item: -item[0][1]):
+        score = float(np.exp(np.mean(np.log(values))))
+        if key not in chosen_budget or score < chosen_budget[key][1]:
+            chosen_budget[key] = (steps, score)
+    at_budget = [r for r in records if (budget(r) or 0) == chosen_budget[pipeline(r)][0]]
     chosen = {}
-    for (key, setting), _ in Counter((pipeline(r), settings(r)) for r in at_largest).most_common():
+    for (key, setting), _ in Counter((pipeline(r), settings(r)) for r in at_budget).most_common():
         chosen.setdefault(key, setting)
-    kept = [r for r in at_largest if chosen[pipeline(r)] == settings(r)]
+    kept = [r for r in at_budget if chosen[pipeline(r)] == settings(r)]
     return kept, len(records) - len(kept)
 
 

@@ -17,7 +17,7 @@ from bench.errors import UserError
 from bench.records import ensure_writable, load_records, runs_dir
 from bench.report import asker
 from bench.report.figures import FIGURES, plot_ecdf, plot_final_error, plot_heatmap, plot_learning_curves, plot_throughput
-from bench.report.frames import curves_frame, largest_budget, quantiles_frame, runs_frame
+from bench.report.frames import best_budget, curves_frame, quantiles_frame, runs_frame
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
 from bench.report.markdown import summary_markdown
 from bench.report.sweeps import DEFAULT_SWEEP, QUICK_SWEEP, reproduction, unfinished
@@ -67,7 +67,7 @@ def run_sweep(sweep, out):
 def write_report(records, broken, out):
     """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written."""
     ladder = ladder_table(runs_frame(records))
-    records, other_budgets = largest_budget(records)
+    records, other_budgets = best_budget(records)
     runs = runs_frame(records)
     ranked = ranking(runs)
     heads = headlines(ranked)

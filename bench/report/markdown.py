@@ -35,18 +35,26 @@ def budget_text(steps, tuned_settings):
     return "; ".join(parts)
 
 
+def pipeline_result(head, prefix=""):
+    """'mlp, log inputs, target encoding asinh (4,000 steps; tuned: …), median relative error 0.01 (…)'."""
+    budget = budget_text(head[f"{prefix}steps"], head[f"{prefix}tuned_settings"])
+    return (f"{pipeline_text(head[f'{prefix}encoding'], head[f'{prefix}target_encoding'], head[f'{prefix}model'])}"
+            + (f" ({budget})" if budget else "") + f", median relative error **{fmt(head[f'{prefix}median_rel_err'])}** "
+            f"(geometric mean, {fmt_interval(head[f'{prefix}ci_low'], head[f'{prefix}ci_high'], head[f'{prefix}ok'])})")
+
+
 def headline_text(head):
-    """One paragraph: the best pipeline with its interval, and the factors over raw inputs and seed-asker."""
-    budget = budget_text(head["steps"], head["tuned_settings"])
-    text = (f"**Best: {pipeline_text(head['encoding'], head['target_encoding'], head['model'])}**"
-            + (f" ({budget})" if budget else "") + f", median relative error **{fmt(head['median_rel_err'])}** "
-            f"(geometric mean, {fmt_interval(head['ci_low'], head['ci_high'], head['ok'])}).")
+    """One paragraph: the best pipeline, the shared mlp's best, and the factors over raw inputs and seed-asker."""
+    text = f"**Best: {pipeline_result(head)}**."
+    if pd.notna(head.get("mlp_model")):
+        text += f" Best shared `mlp`: {pipeline_result(head, 'mlp_')}."
+    lead = "mlp_" if pd.notna(head.get("mlp_model")) else ""
     if pd.notna(head["raw_median_rel_err"]):
-        text += (f" {fmt(head['factor_vs_raw'])}× lower than raw inputs "
-                 f"({pipeline_text('raw', head['raw_target_encoding'], head['model'])}: "
+        text += (f" That is {fmt(head['factor_vs_raw'])}× lower than raw inputs "
+                 f"({pipeline_text('raw', head['raw_target_encoding'], head[f'{lead}model'])}: "
                  f"{fmt(head['raw_median_rel_err'])}).")
     if pd.notna(head["asker_median_rel_err"]):
-        text += f" {fmt(head['factor_vs_asker'])}× lower than {ASKER} ({fmt(head['asker_median_rel_err'])})."
+        text += f" The best is {fmt(head['factor_vs_asker'])}× lower than {ASKER} ({fmt(head['asker_median_rel_err'])})."
     if is_cpu(head["device"]):
         text += f" CPU result ({head['device']})."
     return text
@@ -108,8 +116,8 @@ def markdown_table_or(table, render, empty):
 
 RANKING_NOTE = (
     "Pipelines by the geometric mean over seeds of the median relative error on the test set (relative errors "
-    "span decades, so means and 95 % t-intervals are taken on log10), each at its largest recorded budget "
-    "(`steps`). `vs best`: a paired t-test on log10 errors against the target's best pipeline over the same "
+    "span decades, so means and 95 % t-intervals are taken on log10), each at the budget (`steps`) whose "
+    "validation error is lowest. `vs best`: a paired t-test on log10 errors against the target's best pipeline over the same "
     "seeds (same data, same test points): `tie` when p ≥ 0.05, else `worse`, with the geometric mean factor. "
     "`ok runs`: runs that neither diverged nor failed; p90, p99: geometric means of the 90th and 99th "
     "percentiles; `≤ 1 %`: mean share of test points within 1 %; `solved`: share of seeds with R² > 0.999. "
@@ -181,9 +189,10 @@ def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budg
     if broken:
         lines += ["", f"**{len(broken)} record file(s) could not be read** and are left out: {', '.join(broken)}."]
     if other_budgets:
-        lines += ["", f"**{other_budgets} run(s) at smaller budgets or with other settings are left out of the "
-                      "ranking**: per pipeline it keeps the runs at its largest budget (smaller budgets of tuned "
-                      "pipelines are in the budget ladder below); report other settings from their own --out folder."]
+        lines += ["", f"**{other_budgets} run(s) at other budgets or with other settings are left out of the "
+                      "ranking**: per pipeline it keeps the runs at the budget with the lowest validation error (all "
+                      "budgets of tuned pipelines are in the budget ladder below); report other settings from their "
+                      "own --out folder."]
     lines += ["", "## Headlines", ""]
     lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
     if asker_section:

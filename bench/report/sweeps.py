@@ -25,14 +25,16 @@ LADDER_ROWS = ("seed-asker,asker-1-standardized-log,asker-2-asinh-target,asker-3
                "fixed-without-small-init,fixed-without-one-cycle,signomial")
 MLP_TUNED = (*TARGETS, "--models", "mlp", "--seeds", "3", "--tune", "12", "--tune-steps", "800")
 # The default sweep, 3 seeds throughout: the mlp tuned per pipeline (12 Optuna trials of 800 steps each on seed
-# 0's validation set), every pipeline at 800 steps and the best 2 per target at 4,000 (the budget ladder); the
-# asker's recipe, its ablation ladder and the signomial; the answer's recipe; tuned and plain scikit-learn
-# baselines; XGBoost, CatBoost and RealMLP as shipped.
+# 0's validation set), every pipeline at 800 steps and the best 2 per target at 4,000 and 20,000 (the budget
+# ladder); the asker's recipe, its ablation ladder and the signomial; the answer's recipe; tuned and plain
+# scikit-learn baselines; XGBoost, CatBoost and RealMLP as shipped.
 DEFAULT_SWEEP = Sweep("default", (
     (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh", "--steps", "800"),
     (*MLP_TUNED, "--encodings", "raw,log", "--target-encodings", "none", "--steps", "800"),
     (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh",
      "--steps", "4000", "--finalists", "2"),
+    (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh",
+     "--steps", "20000", "--finalists", "2"),
     (*TARGETS, "--models", LADDER_ROWS, "--encodings", "raw", "--target-encodings", "none", "--seeds", "3",
      "--steps", "3000", "--jobs", "2"),
     (*TARGETS, "--models", "seed-answer", "--encodings", "standard", "--target-encodings", "none", "--seeds", "3",
@@ -71,10 +73,7 @@ def sweep_arguments(records):
             "--target-encodings", ",".join(ordered([c["target_encoding"] for c in configs], TARGET_ENCODINGS)),
             "--models", ",".join(ordered([c["model"] for c in configs], MODELS)),
             "--seeds", str(max(c["seed"] for c in configs) + 1)]
-    settings = {}
-    for config in configs:
-        for key, value in config["settings"].items():
-            settings.setdefault(key, set()).add(value)
+    settings = {key: {c["settings"][key] for c in configs if key in c["settings"]} for key in TrainConfig.field_names()}
     for key in ("steps", "test_size"):
         if len(settings.get(key, ())) == 1:
             argv += [f"--{key.replace('_', '-')}", str(next(iter(settings[key])))]
@@ -135,6 +134,19 @@ def sweep_keys(sweep, out, device="cpu"):
     return None if None in planned else set().union(*planned)
 
 
+TUNING_FLAGS = ("--tune", "--tune-steps", "--finalists", "--space")
+
+
+def without_tuning(command):
+    """The command without its tuning flags: it plans the untuned runs (a tuned command's untunable models')."""
+    kept, skip = [], False
+    for word in command:
+        if not skip and word not in TUNING_FLAGS:
+            kept.append(word)
+        skip = not skip and word in TUNING_FLAGS
+    return kept
+
+
 def made_by(record, sweep, untuned_keys):
     """Whether `sweep` plans this record: its key for untuned commands; for tuned ones (whose settings depend
     on searches that may not be stored yet) the same pipeline, seed, budget and search."""
@@ -155,7 +167,7 @@ def made_by(record, sweep, untuned_keys):
 
 def unfinished(sweep, records, out, device="cpu"):
     """True when `out` holds only runs of `sweep` but not all of them (an empty folder included)."""
-    untuned = [planned_keys(list(c), out, device) for c in sweep.commands if "--tune" not in c]
+    untuned = [planned_keys(without_tuning(c), out, device) for c in sweep.commands]
     untuned_keys = set().union(*(keys or set() for keys in untuned))
     if not all(made_by(r, sweep, untuned_keys) for r in records):
         return False

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from bench.report.frames import ASKER, PIPELINE
+from bench.report.frames import ASKER, MLP, PIPELINE
 from bench.report.stats import geometric_interval, paired_comparison, verdict
 
 
@@ -49,25 +49,35 @@ def compare_with_best(table, runs):
     return table
 
 
+HEADLINE_FIELDS = ["encoding", "target_encoding", "model", "ok", "median_rel_err", "ci_low", "ci_high", "steps",
+                   "tuned_settings", "device"]
+
+
 def headlines(ranked):
-    """Per target: the best pipeline; the best raw-input pipeline of the same model and the best seed-asker
-    pipeline, each with the factor by which the best one's error is lower."""
+    """Per target: the best pipeline; the best pipeline of the shared `mlp` (when the best is another model);
+    and, as rivals with the factor by which they are worse, the best raw-input pipeline of the best model (of
+    `mlp`, when that is the best `mlp`'s rival) and the best seed-asker pipeline."""
     rows = []
     for target, table in ranked.groupby("target", sort=False):
         table = table.dropna(subset=["median_rel_err"])
         if table.empty:
             continue
         complete = table[table["ok"] == table["runs"]]  # a pipeline that diverged on some seeds cannot win
-        best = (complete if len(complete) else table).sort_values("median_rel_err").iloc[0]
-        row = {"target": target, **{k: best[k] for k in ["encoding", "target_encoding", "model", "ok", "median_rel_err",
-                                                         "ci_low", "ci_high", "steps", "tuned_settings", "device"]}}
-        for name, rivals in (("raw", table[(table["model"] == best["model"]) & (table["encoding"] == "raw")]),
-                             ("asker", table[table["model"] == ASKER])):
+        candidates = (complete if len(complete) else table).sort_values("median_rel_err")
+        best = candidates.iloc[0]
+        row = {"target": target, **{k: best[k] for k in HEADLINE_FIELDS}}
+        mlps = candidates[candidates["model"] == MLP]
+        shared = mlps.iloc[0] if best["model"] != MLP and len(mlps) else None
+        row |= {f"mlp_{k}": None if shared is None else shared[k] for k in HEADLINE_FIELDS}
+        lead = best if shared is None else shared
+        raw = table[(table["model"] == lead["model"]) & (table["encoding"] == "raw")]
+        for name, rivals, than in (("raw", raw if lead["encoding"] != "raw" else raw.iloc[:0], lead),
+                                   ("asker", table[table["model"] == ASKER], best)):
             rival = rivals.loc[rivals["median_rel_err"].idxmin()] if not rivals.empty else None
             row |= {f"{name}_encoding": None if rival is None else rival["encoding"],
                     f"{name}_target_encoding": None if rival is None else rival["target_encoding"],
                     f"{name}_median_rel_err": np.nan if rival is None else rival["median_rel_err"],
-                    f"factor_vs_{name}": np.nan if rival is None else rival["median_rel_err"] / best["median_rel_err"]}
+                    f"factor_vs_{name}": np.nan if rival is None else rival["median_rel_err"] / than["median_rel_err"]}
         rows.append(row)
     return pd.DataFrame(rows)
 
