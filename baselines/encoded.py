@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from bench.encodings import build_input_encoder, build_target_encoder
 
-from bench.data import sample_data
+from bench.data import sample_data, scale_on_test
 from bench.metrics import convergence, outcome, validation_error
 from bench.train import device_name
 
@@ -66,10 +66,8 @@ def run_cells(fit, target, seed, cells, settings, device, fit_device=None):
     """Fit and score each (encoding, target encoding) cell; `fit_device` is where the model trains, if not
     `device` (the boosting libraries train on the CPU whatever device the data were drawn on)."""
     data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    scale = target.evaluate_scale(data.X_test)
-    scale = None if scale is None else scale.cpu().numpy()
-    X_train, y_train, X_val, y_val, X_test, y_test = (t.cpu().numpy() for t in (
-        data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test))
+    scale = scale_on_test(target, data)
+    X_train, y_train, X_val, y_val, X_test, y_test = data.numpy()
     fit_device = fit_device or device
     results = []
     for encoding, target_encoding in cells:

@@ -20,7 +20,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import Pipeline
 
-from bench.data import derive_seed, sample_data
+from bench.data import derive_seed, sample_data, scale_on_test
 from bench.metrics import convergence, outcome, validation_error
 from bench.space import IntRange, LogUniform
 
@@ -67,10 +67,8 @@ def run_baseline(model, target, seed, cells, settings, device):
     """Fit and score each (encoding, target encoding) cell. Data are drawn on `device`, like every model's,
     so all models of a sweep share the test set; scikit-learn then fits on the CPU."""
     data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    scale = target.evaluate_scale(data.X_test)
-    scale = None if scale is None else scale.cpu().numpy()
-    X_train, y_train, X_val, y_val, X_test, y_test = (t.cpu().numpy() for t in (
-        data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test))
+    scale = scale_on_test(target, data)
+    X_train, y_train, X_val, y_val, X_test, y_test = data.numpy()
     results = []
     for encoding, target_encoding in cells:
         regressor = make_regressor(model, encoding, target_encoding, target, derive_seed(seed, "init", model), settings)

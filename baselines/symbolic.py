@@ -16,7 +16,7 @@ from gplearn.fitness import make_fitness
 from gplearn.functions import make_function
 from gplearn.genetic import SymbolicRegressor
 
-from bench.data import derive_seed, sample_data
+from bench.data import derive_seed, sample_data, scale_on_test
 from bench.metrics import convergence, outcome, relative_errors, validation_error
 
 EXP_LIMIT = 50.0  # exp's argument is clipped to +-this, so no program overflows
@@ -46,10 +46,8 @@ def make_regressor(settings, seed, feature_names):
 def run_gplearn(target, seed, cells, settings, device):
     """Fit one expression per input encoding on the training set (target encoding none) and score it."""
     data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    scale = target.evaluate_scale(data.X_test)
-    scale = None if scale is None else scale.cpu().numpy()
-    X_train, y_train, X_val, y_val, X_test, y_test = (t.cpu().numpy() for t in (
-        data.X_train, data.y_train, data.X_val, data.y_val, data.X_test, data.y_test))
+    scale = scale_on_test(target, data)
+    X_train, y_train, X_val, y_val, X_test, y_test = data.numpy()
     results = []
     for encoding, _ in cells:
         encoder = build_input_encoder(encoding, target).fit(X_train)

@@ -25,6 +25,11 @@ class Data:
     y_test: torch.Tensor
     rejected: float  # the largest share of draws redrawn (non-finite or beyond float32 y) over the three sets
 
+    def numpy(self):
+        """(X_train, y_train, X_val, y_val, X_test, y_test) as numpy arrays, for models that fit on the CPU."""
+        return tuple(t.cpu().numpy() for t in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test,
+                                               self.y_test))
+
 
 def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     """Training pool, validation and test sets for (target, seed), float64 on `device`."""
@@ -32,3 +37,9 @@ def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     X_val, y_val, rejected_val = target.sample(val_size, derive_seed(seed, "val"), device)
     X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device)
     return Data(X_train, y_train, X_val, y_val, X_test, y_test, max(rejected_train, rejected_val, rejected_test))
+
+
+def scale_on_test(target, data):
+    """The target's declared scale on the test points as numpy (for the normalized L1), or None."""
+    scale = target.evaluate_scale(data.X_test)
+    return None if scale is None else scale.cpu().numpy()
