@@ -11,10 +11,11 @@ import pytest
 from bench.records import load_records
 from bench.run import main
 
-# 5 encodings x 3 target encodings x 2 seeds of `linear`: 30 small jobs, each written as it finishes
+# 5 encodings x 3 target encodings x 2 seeds of `linear`: 30 small jobs, each written as it finishes (large
+# enough draws that the sweep is still running when the test interrupts it)
 SWEEP = ["-m", "bench.run", "--targets", "seed", "--models", "linear", "--seeds", "2",
          "--encodings", "raw,minmax,standard,log,asinh", "--target-encodings", "none,standard,asinh",
-         "--train-size", "20000", "--test-size", "20000"]
+         "--train-size", "100000", "--test-size", "100000"]
 PLANNED = 30
 TINY_MLP = ["--targets", "seed", "--encodings", "raw,log", "--target-encodings", "asinh", "--seeds", "1",
             "--steps", "40", "--set", "eval_every=20", "--test-size", "2000", "--set", "train_size=2000",
