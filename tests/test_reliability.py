@@ -23,7 +23,10 @@ TINY_MLP = ["--targets", "seed", "--encodings", "raw,log", "--target-encodings",
 
 
 def start(out):
-    return subprocess.Popen([sys.executable, *SWEEP, "--out", str(out)], stderr=subprocess.PIPE, text=True)
+    """The sweep as a child process that takes Ctrl-C as a user's terminal sends it, even when this test runs in
+    the background (where a shell starts its jobs with SIGINT ignored, and Python keeps it ignored)."""
+    return subprocess.Popen([sys.executable, *SWEEP, "--out", str(out)], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for_records(out, count, process, limit=120):
