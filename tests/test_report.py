@@ -184,6 +184,8 @@ def test_report_shows_runs_that_diverged_or_failed(reported):
     summary = (reported / "summary.md").read_text()
     assert "20 runs: 17 ok, 1 diverged, 2 failed" in summary
     assert "## Tuning" in summary and "## Budget ladder" in summary and "Kendall's tau = 0.33 over 3 pipelines" in summary
+    reproduce = summary[summary.index("## Reproduce"):]  # from every record, not only those the ranking keeps
+    assert "--targets other" in reproduce and "--steps 100 " in reproduce and "--steps 400 " in reproduce
     section = summary.split("## Runs not ok")[1].split("##")[0]
     assert "diverged on purpose: seed 1" in section and section.count("failed on purpose") == 2
     assert "| 0/2 (2 failed) |" in summary and "| 1/2 (1 diverged) |" in summary

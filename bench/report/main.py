@@ -66,6 +66,7 @@ def run_sweep(sweep, out):
 
 def write_report(records, broken, out):
     """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written."""
+    everything = records
     ladder = ladder_table(runs_frame(records))
     records, other_budgets = best_budget(records)
     runs = runs_frame(records)
@@ -94,7 +95,7 @@ def write_report(records, broken, out):
         figures[name] = FIGURES[name]
         written.append(path.name)
     asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
-    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(records, out), other_budgets,
+    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(everything, out), other_budgets,
                                asker_section)
     (out / "summary.md").write_text(summary)
     return written + ["summary.md"]

@@ -91,7 +91,9 @@ def sweep_arguments(records):
         if len(mlp) == 1 and mlp != {defaults.train_size}:
             argv += ["--set", f"train_size={mlp.pop()}"]
     if "tuned" in configs[0]:
-        argv += ["--tune", str(configs[0]["tuned"]["trials"]), "--tune-steps", str(configs[0]["tuned"]["search_steps"])]
+        tuned = configs[0]["tuned"]
+        argv += ["--tune", str(tuned["trials"])] + (["--tune-steps", str(tuned["search_steps"])]
+                                                    if tuned["search_steps"] is not None else [])
     return argv
 
 
