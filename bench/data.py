@@ -35,6 +35,8 @@ def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     """Training pool, validation and test sets for (target, seed), float64 on `device`."""
     X_train, y_train, rejected_train = target.sample(train_size, derive_seed(seed, "train"), device)
     X_val, y_val, rejected_val = target.sample(val_size, derive_seed(seed, "val"), device)
+    if test_size is None:  # a tuning search: the validation set stands in, so no test point is ever drawn
+        return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
     X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device)
     return Data(X_train, y_train, X_val, y_val, X_test, y_test, max(rejected_train, rejected_val, rejected_test))
 

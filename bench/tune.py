@@ -16,7 +16,7 @@ from pathlib import Path
 import optuna
 from tqdm.auto import tqdm
 
-from bench.data import Data, derive_seed
+from bench.data import derive_seed, sample_data
 from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
@@ -46,7 +46,7 @@ def pipeline_space(space, encoding):
 
 def run_trials(target, model, asked, settings, device, batched=True, done=lambda count: None):
     """Validation errors of the asked trials [(pipeline, params)], in order; `done(k)` as k more finish."""
-    if model != "mlp":
+    if not MODELS[model].batched:
         scores = []
         for (encoding, target_encoding), params in asked:
             [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params, device)
@@ -54,15 +54,14 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             done(1)
         return scores
     config = TrainConfig(**settings)
-    data = validation_data(target, config, device)
+    data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
     groups, cache = defaultdict(list), {}
     for i, ((encoding, _), params) in enumerate(asked):
-        architecture = {k: v for k, v in params.items() if k not in MEMBER_SETTINGS}
-        key = (uses_periodic(encoding), json.dumps(architecture, sort_keys=True), i if not batched else None)
-        groups[key].append(i)
+        architecture = tuple(sorted((k, v) for k, v in params.items() if k not in MEMBER_SETTINGS))
+        groups[uses_periodic(encoding), architecture, None if batched else i].append(i)
     scores = [None] * len(asked)
     for (periodic, architecture, _), indices in groups.items():
-        group_config = replace(config, **json.loads(architecture))
+        group_config = replace(config, **dict(architecture))
         members = [encode_member(target, data, *asked[i][0], cache) for i in indices]
         hyper = [{k: v for k, v in asked[i][1].items() if k in MEMBER_SETTINGS} for i in indices]
         results = train_members(target, TUNING_SEED, members, data, group_config, device, periodic, hyper)
@@ -71,14 +70,6 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores[i] = (error, result["kept_step"])
         done(len(indices))
     return scores
-
-
-def validation_data(target, config, device):
-    """The tuning seed's pool and validation set; the validation set also stands in for the test set, so a
-    search never draws (let alone reads) test points."""
-    X_train, y_train, rejected_train = target.sample(config.train_size, derive_seed(TUNING_SEED, "train"), device)
-    X_val, y_val, rejected_val = target.sample(config.val_size, derive_seed(TUNING_SEED, "val"), device)
-    return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
 
 
 def search(target, model, pipelines, settings, space, trials, device, round_size=ROUND_SIZE, batched=True, progress=True):

@@ -3,6 +3,7 @@
 import json
 import shlex
 from dataclasses import dataclass
+from functools import cache
 
 from bench.encodings import TARGET_ENCODINGS
 from bench.errors import UserError
@@ -149,16 +150,22 @@ def without_tuning(command):
     return kept
 
 
+@cache
+def parsed(command):
+    """A built-in sweep's command (a tuple) as bench.run's parsed arguments."""
+    from bench.run import parser
+
+    return parser().parse_args(list(command))
+
+
 def made_by(record, sweep, untuned_keys):
     """Whether `sweep` plans this record: its key for untuned commands; for tuned ones (whose settings depend
     on searches that may not be stored yet) the same pipeline, seed, budget and search."""
     tuned = record["config"].get("tuned")
     if tuned is None:
         return record.get("key") in untuned_keys
-    from bench.run import parser
-
     for command in sweep.commands:
-        args = parser().parse_args(list(command))
+        args = parsed(command)
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
                 and record["config"]["settings"].get("steps") == args.steps and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
