@@ -2,9 +2,9 @@
 
 After training, the network is a list of terms c * prod |x_i|^w_i (baselines/signomial_terms.py). Terms whose
 exponents nearly coincide are merged and the merged form is polished again by L-BFGS; negligible terms are
-pruned; exponents are snapped to fractions with small denominators and the coefficients refit by least
-squares. Each step is kept only when the validation error does not get worse; the form kept, evaluated in
-float64, is what the test set scores, and `details` lists its terms and its formula.
+pruned, each form along the way refined by Levenberg-Marquardt; exponents are snapped to fractions with small
+denominators and the coefficients refit by least squares. Each step is kept only when the validation error does
+not get worse; the form kept, evaluated in float64, is what the test set scores, and `details` lists its terms and its formula.
 """
 
 import time
@@ -15,7 +15,7 @@ import torch
 from sympy.calculus.accumulationbounds import AccumBounds
 
 from baselines.signomial import Fitted, Recipe, Signomial, fit, polish, recipe_result
-from baselines.signomial_terms import ROUND_OFF, Terms, formula, json_number, merge_close, prune, refit, snap
+from baselines.signomial_terms import ROUND_OFF, Terms, formula, json_number, merge_close, prune, refine, refit, snap
 from bench.data import sample_data
 
 
@@ -71,7 +71,7 @@ def read_formula(fitted, target, data, recipe, settings):
     tolerance = settings["prune_tolerance"]
 
     def polished(terms):
-        return repolish(terms, fitted, data, recipe)
+        return refine(repolish(terms, fitted, data, recipe), train[0][: recipe.polish_size], train[1][: recipe.polish_size])
 
     def least_squares(terms):
         return refit(terms.exponents, *train)
@@ -85,7 +85,7 @@ def read_formula(fitted, target, data, recipe, settings):
     best = min(terms.score(*val) for terms in candidates)
     snapped = next(terms for terms in candidates if terms.score(*val) <= best * (1 + tolerance) + ROUND_OFF)
     errors["snapped"] = snapped.score(*val)
-    snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"])
+    snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"]) + ROUND_OFF
     final = snapped if snap_kept else kept
     details = {"formula": str(formula(final, target.names, [v.sign for v in target.variables])),
                "snapped": bool(snap_kept), "terms": kept.as_json(target.names), "snapped_terms": snapped.as_json(target.names),

@@ -1,7 +1,8 @@
 """A signomial's terms as data: y = sum_k c_k prod_i |x_i|^w_ki, with numpy in float64.
 
-Merging near-duplicate terms, refitting coefficients by least squares, pruning on validation, snapping exponents
-to simple fractions, and printing the formula with sympy. Every choice is scored by `score` on validation data.
+Merging near-duplicate terms, refitting coefficients by least squares, refining exponents and coefficients
+together by Levenberg-Marquardt, pruning on validation, snapping exponents to simple fractions, and printing the
+formula with sympy. Every choice is scored by `score` on validation data.
 """
 
 from dataclasses import dataclass
@@ -9,10 +10,12 @@ from fractions import Fraction
 
 import numpy as np
 import sympy
+from scipy.optimize import least_squares
 
 from bench.metrics import validation_error
 
 ROUND_OFF = 1e-12  # validation errors this close are equal (float64 round-off of an exact form)
+MAX_EVALUATIONS = 200  # Levenberg-Marquardt residual evaluations: a good start converges in a few dozen
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,38 @@ def refit(exponents, X, y):
     norms = np.where((norms > 0) & np.isfinite(norms), norms, 1.0)
     coefficients, *_ = np.linalg.lstsq(np.nan_to_num(B / norms), np.sign(y[keep]), rcond=None)
     return Terms(exponents, coefficients / norms)
+
+
+def refine(terms, X, y):
+    """Exponents and coefficients fitted together by Levenberg-Marquardt (scipy) on the relative residuals
+    (sum_k c_k prod |x_i|^w_ki - y) / |y|, in float64, logs centred for conditioning; a second-order polish of a
+    compact form (few parameters). `terms` unchanged where the start or the fit is not finite."""
+    keep = y != 0
+    logs, target = np.log(np.abs(X[keep])), y[keep]
+    centre = logs.mean(axis=0)
+    logs = logs - centre
+    K, d = terms.exponents.shape
+
+    def values(p):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.exp(logs @ p[: K * d].reshape(K, d).T) / np.abs(target)[:, None]
+
+    def residuals(p):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return values(p) @ p[K * d:] - np.sign(target)
+
+    def jacobian(p):
+        B = values(p)
+        return np.hstack([((B * p[K * d:])[:, :, None] * logs[:, None, :]).reshape(len(target), -1), B])
+
+    start = np.concatenate([terms.exponents.ravel(), terms.coefficients * np.exp(terms.exponents @ centre)])
+    if len(target) <= len(start) or not np.isfinite(residuals(start)).all():
+        return terms
+    fit = least_squares(residuals, start, jac=jacobian, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15,
+                        max_nfev=MAX_EVALUATIONS)
+    exponents = fit.x[: K * d].reshape(K, d)
+    coefficients = fit.x[K * d:] * np.exp(-exponents @ centre)
+    return Terms(exponents, coefficients) if np.isfinite(fit.x).all() and np.isfinite(coefficients).all() else terms
 
 
 def merge_close(terms, log_centre, distance):

@@ -1,13 +1,18 @@
 """The three draws of every (target, seed): training pool, validation set and test set, drawn independently.
 
 Every choice (settings, the step to keep, a tuning winner) is made on validation; the test set is read once
-per finished run, for its reported metrics. All models draw through here, so they share the same points.
+per finished run, for its reported metrics. All models draw through here, so they share the same points, and
+the target's conditions (bench/conditions.py) apply to all of them alike: the model sees the first
+`train_rows` rows of the pool, noise reaches the training and validation targets only, and an extrapolation
+test set lies outside the training domain.
 """
 
 import zlib
 from dataclasses import dataclass
 
 import torch
+
+from bench.errors import UserError
 
 
 def derive_seed(*parts):
@@ -32,12 +37,20 @@ class Data:
 
 
 def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
-    """Training pool, validation and test sets for (target, seed), float64 on `device`."""
+    """Training pool, validation and test sets for (target, seed) under the target's conditions, float64 on
+    `device`."""
+    conditions = target.conditions
+    if conditions.train_rows is not None and conditions.train_rows > train_size:
+        raise UserError(f"--train-rows {conditions.train_rows} is larger than the training pool ({train_size} rows); "
+                        "lower it or raise --train-size")
     X_train, y_train, rejected_train = target.sample(train_size, derive_seed(seed, "train"), device)
-    X_val, y_val, rejected_val = target.sample(val_size, derive_seed(seed, "val"), device)
+    X_train, y_train = X_train[: conditions.train_rows], y_train[: conditions.train_rows]
+    X_val, y_val, rejected_val = target.sample(conditions.val_rows(val_size), derive_seed(seed, "val"), device)
+    noise = torch.Generator(device).manual_seed(derive_seed(seed, "noise"))
+    y_train, y_val = (conditions.add_noise(y, noise, reference=y_train) for y in (y_train, y_val))
     if test_size is None:  # a tuning search: the validation set stands in, so no test point is ever drawn
         return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
-    X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device)
+    X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device, conditions.extrapolate)
     return Data(X_train, y_train, X_val, y_val, X_test, y_test, max(rejected_train, rejected_val, rejected_test))
 
 

@@ -28,8 +28,9 @@ def check_memory(cells, device, jobs=1, remote=False):
     for job in group(cells):
         _check_drawable(job)
         for cell in job.cells:
-            if (job.target.name, cell.encoding) not in widths:
-                widths[job.target.name, cell.encoding] = encoded_width(job.target, cell.encoding)
+            where = (job.target.name, job.target.conditions, cell.encoding)
+            if where not in widths:
+                widths[where] = encoded_width(job.target, cell.encoding)
         on_device = torch.device(device).type == "cuda" and job.model not in BASELINES
         needs[device if on_device else "cpu"].append((job_bytes(job, widths), job))
     if not remote:
@@ -43,7 +44,8 @@ def job_bytes(job, widths):
     n, t = job.settings["train_size"], job.settings["test_size"] + job.settings.get("val_size", 0)
     d = len(job.target.variables)
     rows, most = n + t, max(n, t)
-    encoded = [widths[job.target.name, encoding] for encoding in {cell.encoding for cell in job.cells}]
+    encoded = [widths[job.target.name, job.target.conditions, encoding]
+               for encoding in {cell.encoding for cell in job.cells}]
     drawn = rows * (d + 1) * FLOAT64  # X and y, kept for the whole job
     sampling = 2 * most * (2 * d + 4) * FLOAT64  # a round draws twice the rows: columns, their stack, y
     encoding = 2 * most * max(encoded) * FLOAT64  # one encoder's float64 output and its temporaries

@@ -9,6 +9,7 @@ import time
 from dataclasses import fields
 
 from bench import cli
+from bench.conditions import NOISE_KINDS, grid, parse_axis
 from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
@@ -46,6 +47,18 @@ def parser():
                    help="change a searched range (KEY=LOW:HIGH, or KEY=A,B for choices), e.g. --space lr=1e-4:1e-2")
     p.add_argument("--finalists", type=cli.positive_int, metavar="K",
                    help="with --tune: run only the K pipelines per target and model with the best validation error")
+    axes = p.add_argument_group("data conditions (each takes a comma-separated list: one run per combination)")
+    axes.add_argument("--train-rows", metavar="N[,N...]",
+                      help="rows the model sees: the first N of the training pool (a fifth as many validation rows)")
+    axes.add_argument("--noise", metavar="LEVEL[,...]", help="noise on the training and validation targets, e.g. "
+                      "0,0.001,0.01,0.1 (the test targets stay exact)")
+    axes.add_argument("--noise-kind", metavar="KIND[,...]", default="rms",
+                      help="; ".join(f"{k}: {v}" for k, v in NOISE_KINDS.items()) + " (default: rms)")
+    axes.add_argument("--extrapolate", metavar="FACTOR[,...]",
+                      help="test on ranges widened by FACTOR (log space for log-uniform variables), outside the "
+                      "training domain; 1 tests inside it")
+    axes.add_argument("--extra-features", metavar="K[,...]",
+                      help="append K irrelevant inputs, log-uniform over 1e-3..1e3")
     p.add_argument("--out", default="results", help="results folder (default: results)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
@@ -102,6 +115,17 @@ def tuning_space(args):
     return dict(parse_override(item, ranges) for item in args.space)
 
 
+def data_conditions(args):
+    """The grid of data conditions from the axis flags (absent flags: the clean default)."""
+    def axis(text, kind, flag, default):
+        return default if text is None else parse_axis(text, kind, flag)
+
+    kinds = parse_axis(args.noise_kind, str, "--noise-kind")
+    return grid(axis(args.train_rows, int, "--train-rows", [None]), axis(args.noise, float, "--noise", [0.0]),
+                kinds, axis(args.extrapolate, float, "--extrapolate", [1.0]),
+                axis(args.extra_features, int, "--extra-features", [0]))
+
+
 def listing(targets):
     lines = [f"target          {name}: {t.description or t.formula}" for name, t in targets.items()]
     lines += [f"encoding        {name}: {e.description}" for name, e in INPUT_ENCODINGS.items()]
@@ -121,9 +145,10 @@ def sweep(args, quiet=False):
     cli.choose("target encoding", args.target_encodings, list(TARGET_ENCODINGS))
     cli.choose("model", args.models, list(MODELS))
     config = train_config(args)
+    conditions = data_conditions(args)
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
     cells, left_out = plan([targets[n] for n in chosen], args.encodings, args.target_encodings, args.models,
-                           args.seeds, config, args.train_size, device)
+                           args.seeds, config, args.train_size, device, conditions)
     if not cells:
         reasons = "; ".join(f"{what}: {why}" for what, why in left_out.items())
         raise UserError(f"nothing to run, every cell was skipped ({reasons}); change --models, --encodings "

@@ -14,12 +14,14 @@ import torch
 from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
+from bench.conditions import Conditions
 from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
 from bench.records import config_key, environment, finished_keys, write_record
 from bench.registry import MODELS, check_installed
 from bench.train import MEMBER_SETTINGS, device_name
 
+CLEAN = (Conditions(),)  # the clean benchmark: one condition, the defaults
 SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space")  # what a tuned run's config names of its search
 
 
@@ -38,10 +40,12 @@ class Cell:
 
     @property
     def config(self):
+        conditions = self.target.conditions.changed()
         return {"target": self.target.name, "target_definition": self.target.definition(),
                 "encoding": self.encoding, "target_encoding": self.target_encoding, "model": self.model,
                 "seed": self.seed, "settings": self.settings, "device_type": self.device_type} | (
-                    {} if self.tuning is None else {"tuned": {k: self.tuning[k] for k in SEARCH_IDENTITY}})
+                    {} if self.tuning is None else {"tuned": {k: self.tuning[k] for k in SEARCH_IDENTITY}}) | (
+                    {"conditions": conditions} if conditions else {})
 
     @property
     def key(self):
@@ -59,14 +63,16 @@ class Job:
     cells: list
 
 
-def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None, device="cpu"):
-    """Every valid cell of the grid, and a note for each kind of cell that was left out and why."""
+def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None, device="cpu",
+         conditions=CLEAN):
+    """Every valid cell of the grid (each target under each of `conditions`), and a note for each kind of cell
+    that was left out and why."""
     for encoding in encodings:
         check_input_encoding(encoding)
     for model_name in models:
         check_installed(model_name)
     cells, skipped = [], {}
-    for target in targets:
+    for target in (target.under(c) for target in targets for c in conditions):
         for model_name in models:
             model = MODELS[model_name]
             if model.needs_scale and target.scale is None:
@@ -92,6 +98,10 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
                             f"it takes only {', '.join(model.target_encodings)}")
                         continue
                     settings = model.settings(config, train_size)
+                    rows, pool = target.conditions.train_rows, settings.get("train_size")
+                    if rows is not None and pool is not None and rows > pool:
+                        raise UserError(f"--train-rows {rows} is larger than {model_name}'s training pool ({pool} "
+                                        "rows); lower it or raise --train-size")
                     cells += [Cell(target, encoding, target_encoding, model_name, seed, settings,
                                    torch.device(device).type) for seed in range(seeds)]
     return cells, skipped
@@ -104,7 +114,8 @@ def group(cells):
     for cell in cells:
         batched = MODELS[cell.model].batched
         shared = {k: v for k, v in cell.settings.items() if not (batched and k in MEMBER_SETTINGS)}
-        key = (cell.model, cell.target.name, cell.seed, str(sorted(shared.items())), None if batched else cell.key)
+        key = (cell.model, cell.target.name, cell.target.conditions, cell.seed, str(sorted(shared.items())),
+               None if batched else cell.key)
         jobs.setdefault(key, Job(cell.model, cell.target, cell.seed, shared, [])).cells.append(cell)
     return list(jobs.values())
 

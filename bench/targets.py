@@ -2,12 +2,13 @@
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import sympy
 import torch
 
+from bench.conditions import Conditions, extra_variables
 from bench.errors import UserError
 from bench.formula import compile_formula, parse_formula
 
@@ -46,6 +47,13 @@ class Target:
     scale: sympy.Expr | None = None
     products: list[str] = field(default_factory=list)
     source: dict = field(default_factory=dict)  # the TOML table (and constants) as written
+    conditions: Conditions = field(default_factory=Conditions)  # the data a user has (bench/conditions.py)
+
+    def under(self, conditions):
+        """This target as drawn under `conditions`: its irrelevant inputs appended after its own."""
+        own = self.variables[: len(self.variables) - self.conditions.extra_features]
+        extras = extra_variables([v.name for v in own], conditions.extra_features)
+        return replace(self, variables=own + extras, conditions=conditions)
 
     @property
     def names(self):
@@ -93,54 +101,67 @@ class Target:
             raise UserError(f"target {self.name!r}: cannot evaluate it on its domain ({type(error).__name__}: "
                             f"{error}); simplify the formula or its bounds") from None
 
-    def sample(self, n, seed, device="cpu"):
-        """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn."""
+    def sample(self, n, seed, device="cpu", beyond=1.0):
+        """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn.
+        With `beyond` > 1, every range is widened by that factor (see `widen`) and only rows outside the domain
+        (some variable out of its own range) are kept: an extrapolation test set."""
         generator = torch.Generator(device).manual_seed(seed)
-        parts, drawn, kept = [], 0, 0
+        parts, drawn, finite, kept = [], 0, 0, 0
         while kept < n:
             size = max(2 * (n - kept), 1024)
-            X = self._draw(size, generator, device)
+            X, inside = self._draw(size, generator, device, beyond)
             y = self.evaluate(X)
             valid = torch.isfinite(y) & (y.abs() <= FLOAT32_MAX) & torch.isfinite(X).all(dim=1)
-            drawn, kept = drawn + size, kept + int(valid.sum())
-            if 1 - kept / drawn > MAX_REJECTED:
-                raise UserError(f"target {self.name!r}: {1 - kept / drawn:.0%} of draws give y that is NaN, "
+            drawn, finite = drawn + size, finite + int(valid.sum())
+            if 1 - finite / drawn > MAX_REJECTED:
+                raise UserError(f"target {self.name!r}: {1 - finite / drawn:.0%} of draws give y that is NaN, "
                                 "infinite or beyond float32; narrow the variables' bounds to where the formula "
-                                "is finite")
-            parts.append((X[valid], y[valid]))
+                                "is finite" + (f", or lower --extrapolate {beyond}" if beyond > 1 else ""))
+            keep = valid & ~inside if beyond > 1 else valid
+            kept += int(keep.sum())
+            if drawn > 1000 * max(n, 1024):
+                raise UserError(f"target {self.name!r}: almost no draw lands outside its domain with --extrapolate "
+                                f"{beyond}; raise the factor")
+            parts.append((X[keep], y[keep]))
         X = torch.cat([p[0] for p in parts])[:n]
         y = torch.cat([p[1] for p in parts])[:n]
-        return X, y, 1 - kept / drawn
+        return X, y, 1 - finite / drawn
 
-    def _draw(self, n, generator, device):
-        columns = []
+    def _draw(self, n, generator, device, beyond=1.0):
+        """(X, inside): n rows, and whether each lies inside the domain (every variable within its own bounds)."""
+        columns, inside = [], torch.ones(n, dtype=torch.bool, device=device)
         for v in self.variables:
             low = self._bound(v, "low", columns, n, device)
             high = self._bound(v, "high", columns, n, device)
             if bool((low >= high).any()):
                 raise UserError(f"target {self.name!r}: variable {v.name} has low >= high on some draws; "
                                 "make low < high everywhere")
-            u = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
-            if v.dist == "uniform":
-                x = low + (high - low) * u
-            elif v.dist == "log-uniform":
-                if bool((low <= 0).any()):
-                    raise UserError(f"target {self.name!r}: log-uniform variable {v.name} needs low > 0; "
-                                    "raise its low bound or use dist = \"uniform\"")
-                x = torch.exp(torch.log(low) + (torch.log(high) - torch.log(low)) * u)
-            else:
+            if v.dist == "log-uniform" and bool((low <= 0).any()):
+                raise UserError(f"target {self.name!r}: log-uniform variable {v.name} needs low > 0; "
+                                "raise its low bound or use dist = \"uniform\"")
+            if v.dist == "integer":
                 low, high = torch.ceil(low), torch.ceil(high)
                 if bool((low >= high).any()):
                     raise UserError(f"target {self.name!r}: integer variable {v.name} has no integer in "
                                     "[low, high) on some draws; widen its bounds")
-                x = torch.minimum(torch.floor(low + (high - low) * u), high - 1)
+                high = high - 1  # the largest integer drawn
+            wide_low, wide_high = widen(low, high, v.dist, beyond) if beyond > 1 else (low, high)
+            u = torch.rand(n, generator=generator, dtype=torch.float64, device=device)
+            if v.dist == "uniform":
+                x = wide_low + (wide_high - wide_low) * u
+            elif v.dist == "log-uniform":
+                x = torch.exp(torch.log(wide_low) + (torch.log(wide_high) - torch.log(wide_low)) * u)
+            else:
+                wide_low, wide_high = torch.ceil(wide_low), torch.floor(wide_high)
+                x = torch.minimum(torch.floor(wide_low + (wide_high - wide_low + 1) * u), wide_high)
+            inside &= (x >= low) & (x <= high)
             if v.sign == "-":
                 x = -x
             elif v.sign == "+-":
                 flip = torch.rand(n, generator=generator, dtype=torch.float64, device=device) < 0.5
                 x = torch.where(flip, -x, x)
             columns.append(x)
-        return torch.stack(columns, dim=1)
+        return torch.stack(columns, dim=1), inside
 
     def _bound(self, variable, which, columns, n, device):
         expr = getattr(variable, which)
@@ -156,6 +177,17 @@ class Target:
 
     def __getstate__(self):  # compiled functions do not pickle; workers recompile them
         return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
+
+
+def widen(low, high, dist, factor):
+    """A range widened by `factor` about its centre: in log space for a log-uniform variable, linearly
+    otherwise. A range that starts at or above 0 keeps its sign: its low end moves to at most low / factor."""
+    if dist == "log-uniform":
+        centre, half = (torch.log(low) + torch.log(high)) / 2, (torch.log(high) - torch.log(low)) / 2
+        return torch.exp(centre - factor * half), torch.exp(centre + factor * half)
+    centre, half = (low + high) / 2, (high - low) / 2
+    wide_low = centre - factor * half
+    return torch.where(low >= 0, torch.maximum(wide_low, low / factor), wide_low), centre + factor * half
 
 
 def _parse_target(name, table, constant_values, where):

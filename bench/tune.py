@@ -29,8 +29,10 @@ ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random 
 
 def search_key(target, model, pipeline, settings, space, trials, round_size):
     """What decides a search's outcome: hashed into its file name."""
-    return config_key({"target": target.definition(), "model": model, "pipeline": list(pipeline),
-                       "settings": settings, "space": describe(space), "trials": trials, "round_size": round_size})
+    conditions = target.conditions.changed()
+    return config_key({"target": target.definition(), **({"conditions": conditions} if conditions else {}),
+                       "model": model, "pipeline": list(pipeline), "settings": settings, "space": describe(space),
+                       "trials": trials, "round_size": round_size})
 
 
 def search_path(out, target, model, pipeline, key):

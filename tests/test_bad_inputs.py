@@ -79,6 +79,14 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--train-size", "10000000000"], "available; lower --train-size"),
     (["--test-size", "10000000000"], "available; lower --test-size"),
     (["--train-size", "10000000000000000000000"], "cannot be drawn at all"),
+    (["--noise", "-0.1"], "--noise must be a finite level >= 0"),
+    (["--noise", "abc"], "--noise 'abc': 'abc' is not a number"),
+    (["--noise", "0.1", "--noise-kind", "multiplicative"], "unknown --noise-kind 'multiplicative'; choose rms or"),
+    (["--extrapolate", "0.5"], "--extrapolate must be a factor >= 1"),
+    (["--extra-features", "-1"], "--extra-features must be 0 or more"),
+    (["--extra-features", "1.5"], "'1.5' is not a whole number"),
+    (["--train-rows", "1000,300000"], "--train-rows 300000 is larger than mlp's training pool (200000 rows)"),
+    (["--train-rows", "0"], "--train-rows must be at least 1"),
 ]
 if not torch.cuda.is_available():
     CASES.append((["--device", "cuda"], "CUDA is not available here; use --device cpu"))
