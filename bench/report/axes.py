@@ -231,9 +231,9 @@ def headline_sentences(verdicts):
             for axis, table in verdicts.items() for row in table.itertuples() if row.verdict == "worse"]
 
 
-def write_axes(records, out):
-    """The axes present in `records`: <out>/axis_<name>.csv and .png, and the markdown sections with the
-    headline sentences; returns (markdown, sentences, files written)."""
+def write_axes(records, out, link_prefix=""):
+    """The axes present in `records`: <out>/axis_<name>.csv and .png, and the markdown sections (figures linked
+    as link_prefix + file name) with the headline sentences; returns (markdown, sentences, files written)."""
     frame = axes_frame(records)
     sections, verdicts, written = [], {}, []
     if frame.empty or not (frame["axis"] != "").any():
@@ -255,7 +255,7 @@ def write_axes(records, out):
         figure.savefig(out / f"{name}.png", dpi=110, bbox_inches="tight")
         plt.close(figure)
         written += [f"{name}.csv", f"{name}.png"]
-        sections.append(axis_markdown(axis, table, verdicts[axis], sizes, f"{name}.png"))
+        sections.append(axis_markdown(axis, table, verdicts[axis], sizes, f"{link_prefix}{name}.png"))
     return "\n".join(sections), headline_sentences(verdicts), written
 
 

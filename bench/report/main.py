@@ -16,6 +16,7 @@ from bench import cli
 from bench.errors import UserError
 from bench.records import ensure_writable, load_records, runs_dir
 from bench.report import asker
+from bench.report.axes import write_axes
 from bench.report.figures import FIGURES, plot_ecdf, plot_final_error, plot_heatmap, plot_learning_curves, plot_throughput
 from bench.report.frames import best_budget, curves_frame, quantiles_frame, runs_frame
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
@@ -30,6 +31,8 @@ from bench.report.tables import (
     throughput_table,
     tuning_table,
 )
+
+AXES_FOLDER = "axes"  # where python -m bench.axes writes by default, inside the results folder
 
 
 def parser():
@@ -95,10 +98,22 @@ def write_report(records, broken, out):
         figures[name] = FIGURES[name]
         written.append(path.name)
     asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
+    conditions = conditions_section(out)
     summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(everything, out), other_budgets,
-                               asker_section)
+                               asker_section, *conditions)
     (out / "summary.md").write_text(summary)
     return written + ["summary.md"]
+
+
+def conditions_section(out):
+    """The data-condition axes recorded in <out>/axes (python -m bench.axes): their markdown, with figures in
+    <out>/axes, and headline sentences; ('', []) when there are none."""
+    folder = out / AXES_FOLDER
+    if not runs_dir(folder).is_dir():
+        return "", []
+    records, _ = load_records(folder)
+    sections, sentences, _ = write_axes(records, folder, link_prefix=f"{AXES_FOLDER}/")
+    return sections, sentences
 
 
 def main(argv=None):

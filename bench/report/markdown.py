@@ -174,7 +174,14 @@ ASKER_NOTE = (
     "worst over seeds.")
 
 
-def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0, asker_section=""):
+CONDITIONS_NOTE = (
+    "From `python -m bench.axes` (records in `axes/runs`, its own summary in `axes/summary.md`): the shared mlp, "
+    "untuned at 3,000 steps, on `seed` with 3 seeds and on the SRSD development set with one, as each condition "
+    "moves away from the clean benchmark. The headline gains a sentence only where log → asinh loses beyond a tie.")
+
+
+def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0, asker_section="",
+                     conditions_section="", condition_headlines=()):
     """The whole summary.md, top to bottom."""
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
@@ -195,8 +202,12 @@ def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budg
                       "own --out folder."]
     lines += ["", "## Headlines", ""]
     lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
+    lines += [f"- **Data conditions**: {sentence}" for sentence in condition_headlines]
     if asker_section:
         lines += ["", "## What fixes the asker's network", "", ASKER_NOTE, "", asker_section]
+    if conditions_section:
+        lines += ["", "## Data conditions: scarce, noisy, extrapolated, irrelevant inputs", "", CONDITIONS_NOTE, "",
+                  conditions_section]
     lines += ["", "## Ranking", "", RANKING_NOTE, ""]
     for target, table in tables["ranking"].groupby("target", sort=False):
         lines += [f"### {target}", "", ranking_markdown(table), ""]
