@@ -28,9 +28,8 @@ def check_memory(cells, device, jobs=1, remote=False):
     for job in group(cells):
         _check_drawable(job)
         for cell in job.cells:
-            where = (job.target.name, job.target.conditions, cell.encoding)
-            if where not in widths:
-                widths[where] = encoded_width(job.target, cell.encoding)
+            if width_key(job.target, cell.encoding) not in widths:
+                widths[width_key(job.target, cell.encoding)] = encoded_width(job.target, cell.encoding)
         on_device = torch.device(device).type == "cuda" and job.model not in BASELINES
         needs[device if on_device else "cpu"].append((job_bytes(job, widths), job))
     if not remote:
@@ -44,8 +43,7 @@ def job_bytes(job, widths):
     n, t = job.settings["train_size"], job.settings["test_size"] + job.settings.get("val_size", 0)
     d = len(job.target.variables)
     rows, most = n + t, max(n, t)
-    encoded = [widths[job.target.name, job.target.conditions, encoding]
-               for encoding in {cell.encoding for cell in job.cells}]
+    encoded = [widths[width_key(job.target, encoding)] for encoding in {cell.encoding for cell in job.cells}]
     drawn = rows * (d + 1) * FLOAT64  # X and y, kept for the whole job
     sampling = 2 * most * (2 * d + 4) * FLOAT64  # a round draws twice the rows: columns, their stack, y
     encoding = 2 * most * max(encoded) * FLOAT64  # one encoder's float64 output and its temporaries
@@ -56,6 +54,11 @@ def job_bytes(job, widths):
     cached = rows * sum(encoded) * FLOAT32 + n * target_encodings * FLOAT32
     stacked = rows * members * max(encoded) * FLOAT32 + n * members * FLOAT32 + 2 * t * members * FLOAT64
     return drawn + sampling + encoding + cached + stacked
+
+
+def width_key(target, encoding):
+    """What an encoded width depends on: the target, its conditions (extra inputs) and the encoding."""
+    return target.name, target.conditions, encoding
 
 
 def encoded_width(target, spec):

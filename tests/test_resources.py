@@ -3,6 +3,7 @@
 import pytest
 
 from bench import resources
+from bench.conditions import Conditions
 from bench.errors import UserError
 from bench.sweep import group, plan
 from bench.targets import load_targets
@@ -17,7 +18,7 @@ def cells(encodings=("raw", "minmax", "standard", "log", "product+log"), models=
 
 
 def estimates(planned):
-    widths = {(SEED.name, c.encoding): resources.encoded_width(SEED, c.encoding) for c in planned}
+    widths = {resources.width_key(c.target, c.encoding): resources.encoded_width(c.target, c.encoding) for c in planned}
     return [resources.job_bytes(job, widths) for job in group(planned)]
 
 
@@ -46,3 +47,9 @@ def test_cluster_runs_are_only_checked_for_sizes_no_tensor_can_hold(monkeypatch)
     resources.check_memory(cells(), "cpu", remote=True)
     with pytest.raises(UserError, match="cannot be drawn at all"):
         resources.check_memory(cells(train_size=10**20), "cpu", remote=True)
+
+
+def test_irrelevant_inputs_widen_the_estimate():
+    clean = plan([SEED], ["log"], ["asinh"], ["mlp"], 1, TrainConfig())[0]
+    wide = plan([SEED], ["log"], ["asinh"], ["mlp"], 1, TrainConfig(), conditions=[Conditions(extra_features=20)])[0]
+    assert estimates(wide)[0] > 2 * estimates(clean)[0]
