@@ -170,3 +170,18 @@ def test_the_readme_encoder_example_works_as_documented(seed_draws):
     train, test = seed_draws
     encoder = namespace["CubeRoot"]().fit(train)
     torch.testing.assert_close(encoder.inverse_transform(encoder.transform(test)), test, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize("spec", list(INPUT_ENCODINGS))
+def test_out_of_range_inputs_stay_finite_and_only_quantile_saturates(spec, seed_draws):
+    """Fitted in the domain, applied to extrapolation draws (ranges widened 3×): finite everywhere; `quantile`
+    maps everything beyond the training range to its edge, the others keep telling such inputs apart."""
+    far = SEED.sample(2000, seed=2, beyond=3.0)[0]
+    encoder = build_input_encoder(spec, SEED).fit(seed_draws[0])
+    Z = encoder.transform(far)
+    assert torch.isfinite(Z).all()
+    largest = seed_draws[0][:, 0].max()
+    beyond = [seed_draws[1][:100].clone() for _ in range(2)]
+    beyond[0][:, 0], beyond[1][:, 0] = 1.5 * largest, 3 * largest  # x1 beyond its training range, rest alike
+    saturated = torch.equal(*(encoder.transform(X) for X in beyond))
+    assert saturated == (spec == "quantile"), spec
