@@ -19,23 +19,25 @@ from bench.targets import load_targets
 # validation (patience 4 evaluations of 250 steps) matters for the small-n runs.
 BASE = ("--models", "mlp", "--target-encodings", "none,asinh", "--steps", "3000", "--set", "patience=4")
 ENCODINGS = "raw,standard,log,product+log"
+# Each axis's levels: for `seed` (3 seeds), and fewer for the development set (one seed, 14 equations).
 LEVELS = {
-    "size": ("--train-rows", "1000,3000,10000,30000,100000"),
-    "noise": ("--noise", "0.001,0.01,0.1", "--noise-kind", "rms,relative"),
-    "extrapolate": ("--extrapolate", "1.5,2,3"),
-    "extra-features": ("--extra-features", "2,8"),
+    "size": (("--train-rows", "1000,3000,10000,30000,100000"),) * 2,
+    "noise": (("--noise", "0.001,0.01,0.1", "--noise-kind", "rms,relative"),
+              ("--noise", "0.01,0.1", "--noise-kind", "rms,relative")),
+    "extrapolate": (("--extrapolate", "1.5,2,3"), ("--extrapolate", "1.5,3")),
+    "extra-features": (("--extra-features", "2,8"), ("--extra-features", "8")),
 }
 EXTRA_ENCODINGS = {"extrapolate": ",minmax,quantile"}  # encoders whose behaviour out of range the axis shows
 
 
 def commands(axis, dev_file=None):
     """bench.run argument lists (without --out): per target group, the clean baseline, then the axis's levels."""
-    groups = [("--targets", "seed", "--seeds", "3")]
+    groups = [(("--targets", "seed", "--seeds", "3"), LEVELS[axis][0])]
     if dev_file:
         names = [n for n in load_targets([dev_file]) if n not in load_targets()]
-        groups.append(("--targets-file", dev_file, "--targets", ",".join(names), "--seeds", "1"))
+        groups.append((("--targets-file", dev_file, "--targets", ",".join(names), "--seeds", "1"), LEVELS[axis][1]))
     encodings = ("--encodings", ENCODINGS + EXTRA_ENCODINGS.get(axis, ""))
-    return [(*group, *BASE, *encodings, *levels) for group in groups for levels in ((), LEVELS[axis])]
+    return [(*group, *BASE, *encodings, *levels) for group, axis_levels in groups for levels in ((), axis_levels)]
 
 
 def main(argv=None):

@@ -44,8 +44,8 @@ def test_each_axis_runs_the_clean_baseline_then_its_levels_for_seed_and_the_dev_
     for axis, levels in LEVELS.items():
         lines = commands(axis, str(dev))
         assert len(lines) == 4
-        for clean, moved in (lines[:2], lines[2:]):
-            assert moved == (*clean, *levels)
+        for (clean, moved), group_levels in zip((lines[:2], lines[2:]), levels):
+            assert moved == (*clean, *group_levels)
             args = parser().parse_args([*moved, "--out", "x"])
             assert len(data_conditions(args)) >= 2
         assert lines[0][:4] == ("--targets", "seed", "--seeds", "3")
