@@ -70,6 +70,12 @@ def test_the_reference_loses_only_where_the_planted_errors_say_and_the_headline_
     assert all((tmp_path / name).exists() for name in written)
 
 
+def test_an_axis_shows_only_the_pipelines_it_moves_beside_their_clean_runs():
+    records = planted() + [record(("quantile", "asinh"), seed, 1e-3) for seed in range(3)]  # clean only
+    runs = axis_runs(axes_frame(records), "noise")
+    assert "quantile → asinh" not in set(runs["pipeline"]) and set(runs["level"]) == {"0", "0.01 rms", "0.1 rms"}
+
+
 def test_geometric_means_winners_and_smallest_sizes_match_the_planted_values():
     table = axis_table(axis_runs(axes_frame(planted()), "size"))
     clean = table[(table["level"] == "200,000") & (table["pipeline"] == "log → asinh")].iloc[0]

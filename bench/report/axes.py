@@ -96,8 +96,11 @@ def level_of(row, axis):
 
 
 def axis_runs(frame, axis):
-    """The runs on `axis` (its own and the clean baselines) with `level` and `order` columns."""
-    runs = frame[frame["axis"].isin(["", axis])].copy()
+    """The runs on `axis` and their clean baselines (only the pipelines the axis moves, per target), with
+    `level` and `order` columns."""
+    moved = set(zip(*(frame.loc[frame["axis"] == axis, c] for c in ("target", "pipeline"))))
+    pairs = pd.Series([p in moved for p in zip(frame["target"], frame["pipeline"])], index=frame.index)
+    runs = frame[frame["axis"].isin(["", axis]) & pairs].copy()
     if runs.empty:
         return runs
     levels = [level_of(row, axis) for row in runs.itertuples()]
