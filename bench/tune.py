@@ -115,9 +115,9 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
     Without `run_missing`, None when a search is not stored yet."""
     groups = defaultdict(list)
     for cell in cells:
-        groups[cell.target.name, cell.model].append(cell)
+        groups[cell.target.name, cell.target.conditions, cell.model].append(cell)
     kept = []
-    for (_, model), group in groups.items():
+    for (_, _, model), group in groups.items():
         model_space = MODELS[model].space
         if model_space is None:
             kept += group

@@ -77,6 +77,18 @@ def test_a_stored_search_is_reused_and_tuned_runs_name_it(tmp_path, capsys):
         assert record["config"]["settings"]["width"] in (16, 32) and len(record["tuning"]["history"]) == 2
 
 
+def test_each_data_condition_gets_its_own_search(tmp_path):
+    argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--seeds", "1", "--steps", "40",
+            "--set", "eval_every=20", "--set", "train_size=2000", "--set", "val_size=500", "--test-size", "500",
+            "--tune", "2", "--space", "width=16,32", "--noise", "0,0.1", "--noise-kind", "relative",
+            "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert len(list((tmp_path / "tuning").glob("*.json"))) == 2
+    records = [json.loads(p.read_text()) for p in (tmp_path / "runs").glob("*.json")]
+    histories = {json.dumps(r["config"].get("conditions")): r["tuning"]["history"] for r in records}
+    assert len(histories) == 2 and len(set(map(json.dumps, histories.values()))) == 2
+
+
 @pytest.mark.parametrize("arguments, fragment", [
     (["--tune", "0"], "must be at least 1"),
     (["--tune", "-1"], "must be at least 1"),
