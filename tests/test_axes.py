@@ -10,7 +10,9 @@ from bench.axes import LEVELS, commands
 from bench.records import write_record
 from bench.report.axes import AXES, axes_frame, axes_summary, axis_of, axis_runs, axis_table, smallest_sizes, write_axes
 from bench.report.main import conditions_section
+from bench.report.main import main as report
 from bench.run import data_conditions, parser
+from bench.run import main as run
 
 PIPELINES = [("log", "asinh"), ("raw", "asinh"), ("raw", "none")]
 
@@ -95,3 +97,14 @@ def test_the_main_report_gains_the_axes_section_and_figures_from_its_axes_folder
     assert len(sentences) == 1
     assert axes_summary(planted(), tmp_path, ["python -m bench.axes --axis noise"])[-1] == "summary.md"
     assert "python -m bench.axes --axis noise" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_results_folder_with_conditioned_runs_ranks_only_clean_ones_and_reports_the_axis(tmp_path):
+    argv = ["--targets", "seed", "--encodings", "raw,log", "--target-encodings", "asinh", "--seeds", "2", "--steps",
+            "20", "--set", "eval_every=10", "--set", "train_size=2000", "--test-size", "500", "--out", str(tmp_path)]
+    assert run(argv + ["--noise", "0,0.1"]) == 0
+    assert report(["--out", str(tmp_path)]) == 0
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert len(ranking) == 2 and set(ranking["runs"]) == {2}  # the noisy runs are not pooled as seeds
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### Noise" in summary and "(axis_noise.png)" in summary and (tmp_path / "axis_noise.png").exists()

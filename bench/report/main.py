@@ -68,7 +68,14 @@ def run_sweep(sweep, out):
 
 
 def write_report(records, broken, out):
-    """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written."""
+    """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written. Runs
+    under data conditions are reported by axis (with this folder's clean runs as baselines), never ranked."""
+    conditioned = any("conditions" in r["config"] for r in records)
+    conditions = conditions_section(out, records if conditioned else None)
+    records = [r for r in records if "conditions" not in r["config"]]
+    if not records:
+        raise UserError(f"every run in {runs_dir(out)} is under data conditions; python -m bench.axes --out {out} "
+                        "reports them (add clean runs to rank pipelines)")
     everything = records
     ladder = ladder_table(runs_frame(records))
     records, other_budgets = best_budget(records)
@@ -98,16 +105,18 @@ def write_report(records, broken, out):
         figures[name] = FIGURES[name]
         written.append(path.name)
     asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
-    conditions = conditions_section(out)
     summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(everything, out), other_budgets,
                                asker_section, *conditions)
     (out / "summary.md").write_text(summary)
     return written + ["summary.md"]
 
 
-def conditions_section(out):
-    """The data-condition axes recorded in <out>/axes (python -m bench.axes): their markdown, with figures in
-    <out>/axes, and headline sentences; ('', []) when there are none."""
+def conditions_section(out, records=None):
+    """The data-condition axes in `records` (figures written to `out`), or else those recorded in <out>/axes
+    (python -m bench.axes): their markdown and headline sentences; ('', []) when there are none."""
+    if records is not None:
+        sections, sentences, _ = write_axes(records, out)
+        return sections, sentences
     folder = out / AXES_FOLDER
     if not runs_dir(folder).is_dir():
         return "", []

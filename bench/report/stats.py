@@ -29,7 +29,8 @@ def mean_interval(values, confidence=0.95):
 def geometric_interval(values, confidence=0.95):
     """Geometric mean of positive errors and its 95 % interval (a t-interval on log10, transformed back)."""
     logs = log10_errors(values)
-    return tuple(10 ** v if not np.isnan(v) else np.nan for v in mean_interval(logs, confidence))
+    with np.errstate(over="ignore"):  # an interval reaching past float64 is inf
+        return tuple(10 ** v if not np.isnan(v) else np.nan for v in mean_interval(logs, confidence))
 
 
 def paired_comparison(best, other):
