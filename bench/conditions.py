@@ -49,6 +49,12 @@ class Conditions:
         changed.pop("noise_kind", None)
         return changed | ({"noise_kind": self.noise_kind} if self.noise else {})
 
+    def check_pool(self, pool, whose="the"):
+        """Refuse `train_rows` larger than a training pool of `pool` rows (`whose`: "mlp's", ...)."""
+        if self.train_rows is not None and pool is not None and self.train_rows > pool:
+            raise UserError(f"--train-rows {self.train_rows} is larger than {whose} training pool ({pool} rows); "
+                            "lower it or raise --train-size")
+
     def val_rows(self, val_size):
         """A small-data user holds out a fifth of their rows: n // 4 validation rows beside n training rows."""
         return val_size if self.train_rows is None else min(val_size, max(self.train_rows // 4, MIN_VAL_ROWS))

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.errors import UserError
-
 
 def derive_seed(*parts):
     """A stable 31-bit seed from any parts (run seed, purpose, encoding names)."""
@@ -40,9 +38,7 @@ def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     """Training pool, validation and test sets for (target, seed) under the target's conditions, float64 on
     `device`."""
     conditions = target.conditions
-    if conditions.train_rows is not None and conditions.train_rows > train_size:
-        raise UserError(f"--train-rows {conditions.train_rows} is larger than the training pool ({train_size} rows); "
-                        "lower it or raise --train-size")
+    conditions.check_pool(train_size)
     X_train, y_train, rejected_train = target.sample(train_size, derive_seed(seed, "train"), device)
     X_train, y_train = X_train[: conditions.train_rows], y_train[: conditions.train_rows]
     X_val, y_val, rejected_val = target.sample(conditions.val_rows(val_size), derive_seed(seed, "val"), device)

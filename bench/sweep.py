@@ -98,10 +98,7 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
                             f"it takes only {', '.join(model.target_encodings)}")
                         continue
                     settings = model.settings(config, train_size)
-                    rows, pool = target.conditions.train_rows, settings.get("train_size")
-                    if rows is not None and pool is not None and rows > pool:
-                        raise UserError(f"--train-rows {rows} is larger than {model_name}'s training pool ({pool} "
-                                        "rows); lower it or raise --train-size")
+                    target.conditions.check_pool(settings.get("train_size"), f"{model_name}'s")
                     cells += [Cell(target, encoding, target_encoding, model_name, seed, settings,
                                    torch.device(device).type) for seed in range(seeds)]
     return cells, skipped

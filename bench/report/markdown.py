@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from bench.report.axes import REFERENCE, SETUP
 from bench.report.figures import FIGURES
 from bench.report.frames import ASKER
 from bench.report.tables import is_cpu, pipeline_text
@@ -175,9 +176,9 @@ ASKER_NOTE = (
 
 
 CONDITIONS_NOTE = (
-    "From `python -m bench.axes` (records in `axes/runs`, its own summary in `axes/summary.md`): the shared mlp, "
-    "untuned at 3,000 steps, on `seed` with 3 seeds and on the SRSD development set with one, as each condition "
-    "moves away from the clean benchmark. The headline gains a sentence only where log → asinh loses beyond a tie.")
+    "From `python -m bench.axes` (records in `axes/runs`, its own summary in `axes/summary.md`): "
+    f"{SETUP}, on `seed` with 3 seeds and on the SRSD development set with one, as each condition moves away from "
+    f"the clean benchmark. The headline gains a sentence only where {REFERENCE} loses beyond a tie.")
 
 
 def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0, asker_section="",
