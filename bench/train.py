@@ -14,9 +14,11 @@ from bench.data import derive_seed, sample_data
 from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
 from bench.metrics import convergence, outcome, validation_error
 from bench.model import EnsembleMLP, MLPConfig
+from bench.polish import load_member, member_copy, polish_member
 from bench.step import TrainingStep
 
 MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
+LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows")  # after training; tuning trials never polish
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class TrainConfig:
     train_size: int = 200_000  # training pool drawn once per (target, seed); batches are drawn from it
     val_size: int = 16_384  # validation set per (target, seed): learning curves, the step kept, tuning
     test_size: int = 100_000  # fixed test set per (target, seed), read once per finished run
-    eval_every: int = 250  # learning-curve resolution in steps
+    eval_every: int = 250  # learning-curve resolution in steps (and in L-BFGS iterations)
+    lbfgs_iters: int = 0  # L-BFGS iterations per member after Adam, full batch (bench.polish; 0: none)
+    lbfgs_rows: int = 8_192  # the first this many pool rows are the polish's batch
 
     @classmethod
     def field_names(cls):
@@ -151,7 +155,8 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
 
     `hyper` optionally gives each member its own {lr, weight_decay, frequency_scale} (tuning trials); the
     architecture, batch size and budget come from `config`. Every `eval_every` steps each member is scored on
-    the validation set; its best weights are kept and the test set is predicted once, with them.
+    the validation set; its best weights are kept (then polished by L-BFGS when `config.lbfgs_iters`) and
+    the test set is predicted once, with them.
     """
     hyper = hyper or [{}] * len(members)
     value = {key: [h.get(key, getattr(config, key)) for h in hyper] for key in ("lr", "weight_decay", "frequency_scale")}
@@ -183,6 +188,8 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
         if config.patience and best.stale >= config.patience:
             break
     best.restore(model)
+    lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, step) \
+        if config.lbfgs_iters else 0.0
     Z_test = stack_padded([m.Z_test for m in members])
     synchronize(device)
     tick = time.perf_counter()
@@ -201,12 +208,41 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
         "ensemble_train_samples_per_s": len(members) * step * config.batch_size / train_seconds,
         "infer_samples_per_s": data.y_test.shape[0] / infer_seconds,
         "train_gflops": 3 * model.flops_per_sample() * len(members) * step * config.batch_size / train_seconds / 1e9,
-        "train_seconds": train_seconds,
+        "train_seconds": train_seconds + lbfgs_seconds,  # samples/s and GFLOP/s above are Adam's alone
+        **({"lbfgs_seconds": lbfgs_seconds} if config.lbfgs_iters else {}),
     }
     return [{"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
              "rejected_share": data.rejected, "val_median_rel_err": float(best.error[m]), "kept_step": best.step[m],
-             "steps_run": step, **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, step)}
+             "steps_run": curves[m][-1]["step"],
+             **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, step)}
             for m, bad in enumerate(first_bad_step)]
+
+
+def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, steps):
+    """L-BFGS polish of every member with a finite validation error, one at a time (bench.polish), on the
+    first `lbfgs_rows` pool rows; extends the curves and the kept steps. Returns the seconds spent."""
+    rows = min(config.lbfgs_rows, Z_train.shape[0])
+    total = 0.0
+    for m, member in enumerate(members):
+        if not torch.isfinite(best.error[m]):
+            continue
+        single = member_copy(model, m)
+        x, y = Z_train[:rows, m: m + 1].transpose(0, 1), t_train[:rows, m: m + 1].T
+
+        def score(net, m=m, member=member):
+            return validation_error(decode([member], predict(net, Z_val[:, m: m + 1]))[0].cpu().numpy(), y_val)
+
+        points, kept = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every, float(best.error[m]))
+        load_member(model, m, single)
+        start = curves[m][-1]
+        for iterations, seconds, evaluations, error in points:
+            curves[m].append({"step": steps + iterations, "seconds": round(start["seconds"] + seconds, 4),
+                              "samples": start["samples"] + evaluations * rows, "median_rel_err": error})
+        if kept:
+            best.step[m] = steps + kept
+            best.error[m] = next(error for iterations, _, _, error in points if iterations == kept)
+        total += points[-1][1] if points else 0.0
+    return total
 
 
 def device_name(device):

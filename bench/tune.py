@@ -21,7 +21,7 @@ from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
 from bench.space import describe, draw
-from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members
+from bench.train import LBFGS_SETTINGS, MEMBER_SETTINGS, TrainConfig, encode_member, train_members
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
@@ -125,7 +125,8 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         if not callable(model_space):
             model_space = {k: space.get(k, v) for k, v in model_space.items()}
         target = group[0].target
-        settings = group[0].settings | ({"steps": search_steps} if "steps" in group[0].settings else {})
+        settings = {k: v for k, v in group[0].settings.items() if k not in LBFGS_SETTINGS} | (
+            {"steps": search_steps} if "steps" in group[0].settings else {})
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
         summaries, missing = {}, []
         for p in pipelines:

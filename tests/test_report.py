@@ -79,6 +79,17 @@ def test_ladder_and_rank_agreement_between_budgets():
     assert row.kendall_tau == pytest.approx(1 / 3) and row.same_winner and row.winner_large == "log+asinh"
 
 
+def test_a_budget_only_the_winner_reached_is_in_the_ladder_but_not_in_the_agreement():
+    polished = [tuned_record("log", "asinh", seed, 400, 0.001) for seed in range(2)]
+    for r in polished:
+        r["config"]["settings"]["lbfgs_iters"] = 300
+        r["key"] = config_key(r["config"])
+    ladder = ladder_table(frames.runs_frame(ladder_records() + polished))
+    assert sorted(ladder["steps"].unique()) == [100, 400, 700]
+    [row] = agreement_table(ladder).itertuples(index=False)
+    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 3)
+
+
 def test_ranking_keeps_each_pipeline_at_its_best_budget():
     kept, left_out = frames.best_budget(ladder_records())
     assert {r["config"]["settings"]["steps"] for r in kept} == {400} and left_out == 6

@@ -39,7 +39,8 @@ def runs_frame(records):
     frame["has_curve"] = [bool(r.get("curve")) for r in records]
     not_ok = frame["status"] != "ok"
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
-    frame["steps"] = [r["config"]["settings"].get("steps") for r in records]
+    frame["steps"] = [budget(r) for r in records]
+    frame["lbfgs_iters"] = [r["config"]["settings"].get("lbfgs_iters", 0) for r in records]
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
     return frame
@@ -70,8 +71,10 @@ def quantiles_frame(records):
 
 
 def budget(record):
-    """A run's training budget in steps (None for models without steps)."""
-    return record.get("config", {}).get("settings", {}).get("steps")
+    """A run's training budget in optimizer updates: steps, plus L-BFGS polish iterations for a polished mlp
+    (None for models without steps)."""
+    settings = record.get("config", {}).get("settings", {})
+    return None if settings.get("steps") is None else settings["steps"] + settings.get("lbfgs_iters", 0)
 
 
 def best_budget(records):

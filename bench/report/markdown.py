@@ -30,15 +30,18 @@ def markdown_table(frame):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)])
 
 
-def budget_text(steps, tuned_settings):
-    """'20,000 steps, tuned: lr=…, width=…' for a run's budget and tuned settings ('' when neither applies)."""
-    parts = ([f"{steps:,.0f} steps"] if pd.notna(steps) else []) + ([f"tuned: {tuned_settings}"] if tuned_settings else [])
+def budget_text(steps, tuned_settings, lbfgs_iters=0):
+    """'4,000 Adam steps + 3,000 L-BFGS iterations; tuned: lr=…, width=…' for a run's budget (`steps` counts
+    both) and tuned settings ('' when neither applies)."""
+    polish = lbfgs_iters if pd.notna(lbfgs_iters) else 0
+    steps_text = f"{steps - polish:,.0f} Adam steps + {polish:,.0f} L-BFGS iterations" if polish else f"{steps:,.0f} steps"
+    parts = ([steps_text] if pd.notna(steps) else []) + ([f"tuned: {tuned_settings}"] if tuned_settings else [])
     return "; ".join(parts)
 
 
 def pipeline_result(head, prefix=""):
     """'mlp, log inputs, target encoding asinh (4,000 steps; tuned: …), median relative error 0.01 (…)'."""
-    budget = budget_text(head[f"{prefix}steps"], head[f"{prefix}tuned_settings"])
+    budget = budget_text(head[f"{prefix}steps"], head[f"{prefix}tuned_settings"], head.get(f"{prefix}lbfgs_iters", 0))
     return (f"{pipeline_text(head[f'{prefix}encoding'], head[f'{prefix}target_encoding'], head[f'{prefix}model'])}"
             + (f" ({budget})" if budget else "") + f", median relative error **{fmt(head[f'{prefix}median_rel_err'])}** "
             f"(geometric mean, {fmt_interval(head[f'{prefix}ci_low'], head[f'{prefix}ci_high'], head[f'{prefix}ok'])})")
@@ -129,8 +132,10 @@ TUNING_NOTE = (
     "the best trial's median relative error on validation; `seconds`: the search's share of wall time.")
 LADDER_NOTE = (
     "The finalists of each search retrained with the same tuned settings at larger budgets (geometric means "
-    "over seeds, test set). `agreement`: Kendall's tau between the pipelines' errors at the smallest and the "
-    "largest budget, over the pipelines run at both; a tau near 1 says a quick sweep ranks like a long one.")
+    "over seeds, test set). A budget `4,000 + 3,000 L-BFGS` is 4,000 Adam steps, then up to 3,000 full-batch "
+    "L-BFGS iterations per member, stopped when validation stops improving (`bench/polish.py`). Agreement: "
+    "Kendall's tau between the pipelines' errors at the smallest budget and the largest that more than one "
+    "pipeline reached, over the pipelines run at both; a tau near 1 says a quick sweep ranks like a long one.")
 CONVERGENCE_NOTE = (
     "Training steps and seconds until the median relative error on held-out points first reached 10 % and 1 % "
     "(mean over the seeds that reached it; k/n of the ok seeds did). For `mlp` the seconds are those of its "
@@ -153,7 +158,9 @@ def tuning_markdown(table):
 def ladder_markdown(ladder, agreement):
     rows = pd.DataFrame({
         "target": ladder["target"], "encoding": ladder["encoding"], "target enc.": ladder["target_encoding"],
-        "model": ladder["model"], "steps": ladder["steps"].map(fmt_rate), "ok runs": ladder["ok"],
+        "model": ladder["model"], "budget": [f"{s - k:,.0f} + {k:,.0f} L-BFGS" if k else f"{s:,.0f}"
+                                             for s, k in zip(ladder["steps"], ladder["lbfgs_iters"])],
+        "ok runs": ladder["ok"],
         "median rel. err (geo. mean)": ladder["median_rel_err"].map(fmt),
         "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")
                           for lo, hi, n in zip(ladder["ci_low"], ladder["ci_high"], ladder["ok"])],

@@ -13,8 +13,8 @@ from bench import cli
 from bench.errors import UserError
 from bench.records import load_frame, load_records
 
-COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "val_median_rel_err", "median_rel_err", "r2",
-           "solved"]
+COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_iters", "val_median_rel_err",
+           "median_rel_err", "r2", "solved"]
 
 
 def best_per_model(records):
@@ -23,9 +23,11 @@ def best_per_model(records):
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
     frame = frame.rename(columns={"metrics.median_rel_err": "median_rel_err", "metrics.r2": "r2",
-                                  "metrics.solved": "solved", "config.settings.steps": "steps"})
+                                  "metrics.solved": "solved", "config.settings.steps": "steps",
+                                  "config.settings.lbfgs_iters": "lbfgs_iters"})
     if "steps" not in frame:
         frame["steps"] = None
+    frame["lbfgs_iters"] = frame["lbfgs_iters"].fillna(0).astype(int) if "lbfgs_iters" in frame else 0
     best = frame.sort_values("val_median_rel_err").groupby(["target", "model"], as_index=False).first()
     return best[COLUMNS].sort_values(["target", "model"]).reset_index(drop=True)
 

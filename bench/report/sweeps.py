@@ -26,16 +26,17 @@ LADDER_ROWS = ("seed-asker,asker-1-standardized-log,asker-2-asinh-target,asker-3
                "fixed-without-small-init,fixed-without-one-cycle,signomial")
 MLP_TUNED = (*TARGETS, "--models", "mlp", "--seeds", "3", "--tune", "12", "--tune-steps", "800")
 # The default sweep, 3 seeds throughout: the mlp tuned per pipeline (12 Optuna trials of 800 steps each on seed
-# 0's validation set), every pipeline at 800 steps and the best 2 per target at 4,000 and 20,000 (the budget
-# ladder); the asker's recipe, its ablation ladder and the signomial; the answer's recipe; tuned and plain
-# scikit-learn baselines; XGBoost, CatBoost and RealMLP as shipped.
+# 0's validation set), every pipeline at 800 steps, the best 2 per target at 4,000 and the best one at 4,000
+# followed by up to 3,000 L-BFGS iterations (bench.polish): the budget ladder; the asker's recipe, its ablation
+# ladder and the signomial; the answer's recipe; tuned and plain scikit-learn baselines; XGBoost, CatBoost and
+# RealMLP as shipped.
 DEFAULT_SWEEP = Sweep("default", (
     (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh", "--steps", "800"),
     (*MLP_TUNED, "--encodings", "raw,log", "--target-encodings", "none", "--steps", "800"),
     (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh",
      "--steps", "4000", "--finalists", "2"),
     (*MLP_TUNED, "--encodings", "raw,standard,log,product+log,periodic", "--target-encodings", "asinh",
-     "--steps", "20000", "--finalists", "2"),
+     "--steps", "4000", "--set", "lbfgs_iters=3000", "--finalists", "1"),
     (*TARGETS, "--models", LADDER_ROWS, "--encodings", "raw", "--target-encodings", "none", "--seeds", "3",
      "--steps", "3000", "--jobs", "2"),
     (*TARGETS, "--models", "seed-answer", "--encodings", "standard", "--target-encodings", "none", "--seeds", "3",
@@ -103,7 +104,9 @@ def command_groups(records):
     groups = {}
     for r in records:
         tuned = r["config"].get("tuned")
-        key = "untuned" if tuned is None else json.dumps([tuned, r["config"]["settings"].get("steps")], sort_keys=True)
+        settings = r["config"]["settings"]
+        key = "untuned" if tuned is None else json.dumps([tuned, settings.get("steps"), settings.get("lbfgs_iters", 0)],
+                                                          sort_keys=True)
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 
@@ -164,10 +167,14 @@ def made_by(record, sweep, untuned_keys):
     tuned = record["config"].get("tuned")
     if tuned is None:
         return record.get("key") in untuned_keys
+    from bench.run import train_config
+
+    settings = record["config"]["settings"]
     for command in sweep.commands:
         args = parsed(command)
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
-                and record["config"]["settings"].get("steps") == args.steps and record["target"] in args.targets
+                and settings.get("steps") == args.steps
+                and settings.get("lbfgs_iters", 0) == train_config(args).lbfgs_iters and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
                 and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
             return True

@@ -21,7 +21,8 @@ def ranking(runs):
                      "failed": int((group["status"] == "failed").sum()), "median_rel_err": mean, "ci_low": low,
                      "ci_high": high, **{m: geometric_interval(ok[m])[0] for m in ("p90_rel_err", "p99_rel_err")},
                      **{m: ok[m].mean() for m in ("r2", "acc_1pct", "solved", "norm_l1")},
-                     "steps": group["steps"].iloc[0], "tuned_settings": group["tuned_settings"].iloc[0],
+                     "steps": group["steps"].iloc[0], "lbfgs_iters": group["lbfgs_iters"].iloc[0],
+                     "tuned_settings": group["tuned_settings"].iloc[0],
                      "device": ", ".join(sorted((ok if len(ok) else group)["device"].dropna().unique()))})
     table = pd.DataFrame(rows)
     table["not_ok"] = table["diverged"] + table["failed"]
@@ -50,7 +51,7 @@ def compare_with_best(table, runs):
 
 
 HEADLINE_FIELDS = ["encoding", "target_encoding", "model", "ok", "median_rel_err", "ci_low", "ci_high", "steps",
-                   "tuned_settings", "device"]
+                   "lbfgs_iters", "tuned_settings", "device"]
 
 
 def headlines(ranked):

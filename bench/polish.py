@@ -1,0 +1,69 @@
+"""L-BFGS polish: after Adam, each ensemble member is refined by full-batch L-BFGS on a fixed slice of its pool.
+
+Adam's gradient noise sets a floor on how precisely a network fits a smooth formula; a quasi-Newton method on
+full batches goes below it (the Adam-then-L-BFGS habit of scientific machine learning; the asker's fixed
+recipe uses it too). torch's L-BFGS shares one line search and one curvature history across all the
+parameters it is given, which would couple the members, so each member is polished alone, as a one-member
+copy of the ensemble: a member polished in an ensemble matches the same member polished alone. Validation
+is scored every `eval_every` iterations; the member keeps its best weights, and polishing stops at the first
+chunk that does not improve on them.
+"""
+
+import copy
+import time
+
+import torch
+
+
+def member_copy(model, member):
+    """A one-member EnsembleMLP holding a copy of `member`'s weights."""
+    single = copy.deepcopy(model)
+    single.input_widths = [model.input_widths[member]]
+    with torch.no_grad():
+        for tensor in list(single.parameters()) + list(single.buffers()):
+            tensor.data = tensor.data[member: member + 1].clone()
+    return single
+
+
+def load_member(model, member, single):
+    """Copy the one-member model's weights back into `member` of `model`."""
+    with torch.no_grad():
+        for p, q in zip(model.parameters(), single.parameters()):
+            p[member: member + 1].copy_(q)
+
+
+def polish_member(single, x, y, score, iterations, eval_every, start_error):
+    """Polish the one-member model `single` on inputs x (1, n, width) and encoded targets y (1, n), scoring it
+    with `score(single)` (its validation error) every `eval_every` iterations. It ends with its best weights,
+    Adam's included (`start_error`); returns the curve points [(iterations, seconds, loss evaluations,
+    validation error)] and the best point's iterations (0: Adam's weights kept). A non-finite loss or error
+    ends it like a chunk that does not improve."""
+    optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
+                                  tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
+    first = next(iter(single.parameters()))
+
+    def closure():
+        optimizer.zero_grad()
+        loss = ((single(x) - y) ** 2).mean()
+        loss.backward()
+        return loss
+
+    best_params, best_error, best_iterations = [p.detach().clone() for p in single.parameters()], start_error, 0
+    points, seconds, done = [], 0.0, 0
+    while done < iterations:
+        optimizer.param_groups[0]["max_iter"] = min(eval_every, iterations - done)
+        tick = time.perf_counter()
+        optimizer.step(closure)
+        seconds += time.perf_counter() - tick
+        state = optimizer.state[first]
+        progressed, done = state["n_iter"] - done, state["n_iter"]
+        error = score(single)
+        points.append((done, seconds, state["func_evals"], error))
+        if not error < best_error or progressed == 0:
+            break
+        best_error, best_iterations = error, done
+        best_params = [p.detach().clone() for p in single.parameters()]
+    with torch.no_grad():
+        for p, kept in zip(single.parameters(), best_params):
+            p.copy_(kept)
+    return points, best_iterations

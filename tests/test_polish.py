@@ -1,0 +1,78 @@
+"""L-BFGS polish of the mlp: chosen on validation, member by member, and recorded in the run."""
+
+from dataclasses import asdict
+
+import pytest
+import torch
+
+from bench.data import sample_data
+from bench.model import EnsembleMLP, MLPConfig
+from bench.polish import load_member, member_copy, polish_member
+from bench.registry import MODELS
+from bench.report.markdown import budget_text
+from bench.targets import load_targets
+from bench.train import LBFGS_SETTINGS, TrainConfig, encode_member, run_mlp, train_members
+
+SEED = load_targets()["seed"]
+SMALL = {"steps": 200, "eval_every": 50, "train_size": 4000, "val_size": 1000, "test_size": 1000, "width": 32,
+         "depth": 2, "lr": 1e-2}
+
+
+def test_polish_lowers_the_validation_error_and_the_record_says_where_it_stopped():
+    [adam] = run_mlp(SEED, 0, [("log", "asinh")], SMALL, "cpu")
+    [polished] = run_mlp(SEED, 0, [("log", "asinh")], SMALL | {"lbfgs_iters": 150, "lbfgs_rows": 2000}, "cpu")
+    adam_phase = [(p["step"], p["median_rel_err"]) for p in polished["curve"][: len(adam["curve"])]]
+    assert adam_phase == [(p["step"], p["median_rel_err"]) for p in adam["curve"]]  # the same Adam phase first
+    assert polished["val_median_rel_err"] < adam["val_median_rel_err"] / 2
+    assert polished["metrics"]["median_rel_err"] < adam["metrics"]["median_rel_err"] / 2
+    assert SMALL["steps"] < polished["kept_step"] <= polished["steps_run"] <= SMALL["steps"] + 150
+    assert polished["steps_run"] == polished["curve"][-1]["step"]
+    assert polished["throughput"]["lbfgs_seconds"] > 0 and "lbfgs_seconds" not in adam["throughput"]
+
+
+def test_polish_keeps_the_adam_weights_when_validation_does_not_improve():
+    model = EnsembleMLP([3], [1], MLPConfig(width=8, depth=1))
+    before = [p.detach().clone() for p in model.parameters()]
+    x, y = torch.randn(1, 64, 3), torch.randn(1, 64)
+    points, kept = polish_member(model, x, y, lambda net: 1.0, iterations=40, eval_every=10, start_error=0.5)
+    assert kept == 0 and len(points) == 1  # the first chunk did not beat Adam's 0.5: stop and restore
+    for p, q in zip(model.parameters(), before):
+        assert torch.equal(p, q)
+
+
+def test_a_member_polished_in_an_ensemble_matches_it_polished_alone():
+    config = TrainConfig(**SMALL | {"steps": 60, "eval_every": 20, "lbfgs_iters": 30, "lbfgs_rows": 1000})
+    data = sample_data(SEED, 0, config.train_size, config.val_size, config.test_size, "cpu")
+    members = [encode_member(SEED, data, *cell) for cell in [("log", "asinh"), ("product+log", "asinh")]]
+    together = train_members(SEED, 0, members, data, config, "cpu")
+    for member, result in zip(members, together):
+        [alone] = train_members(SEED, 0, [member], data, config, "cpu")
+        assert result["kept_step"] == alone["kept_step"] > config.steps
+        assert result["metrics"]["median_rel_err"] == pytest.approx(alone["metrics"]["median_rel_err"], rel=1e-3)
+
+
+def test_a_member_copy_round_trips_into_the_ensemble():
+    model = EnsembleMLP([3, 5], [1, 2], MLPConfig(width=8, depth=2, periodic=True))
+    single = member_copy(model, 1)
+    assert single.members == 1 and single.frequencies.shape[0] == 1
+    x = torch.randn(2, 16, 5)
+    x[0, :, 3:] = 0
+    torch.testing.assert_close(single(x[1:]), model(x)[1:])
+    with torch.no_grad():
+        for p in single.parameters():
+            p.add_(1.0)
+    load_member(model, 1, single)
+    torch.testing.assert_close(single(x[1:]), model(x)[1:])
+
+
+def test_runs_without_polish_keep_their_settings_and_keys():
+    plain = MODELS["mlp"].settings(TrainConfig(), None)
+    assert not set(LBFGS_SETTINGS) & set(plain) and plain == {k: v for k, v in asdict(TrainConfig()).items()
+                                                             if k not in LBFGS_SETTINGS}
+    polished = MODELS["mlp"].settings(TrainConfig(lbfgs_iters=500), None)
+    assert polished["lbfgs_iters"] == 500 and polished["lbfgs_rows"] == TrainConfig.lbfgs_rows
+
+
+def test_a_polished_budget_names_both_optimizers():
+    assert budget_text(7000, "lr=0.01", 3000) == "4,000 Adam steps + 3,000 L-BFGS iterations; tuned: lr=0.01"
+    assert budget_text(4000, "", 0) == "4,000 steps"
