@@ -50,8 +50,10 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
     """Validation errors of the asked trials [(pipeline, params)], in order; `done(k)` as k more finish."""
     if not MODELS[model].batched:
         scores = []
+        no_test = {"test_size": None} if "test_size" in settings else {}  # sample_data: validation stands in
         for (encoding, target_encoding), params in asked:
-            [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params, device)
+            [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params | no_test,
+                                         device)
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
             done(1)
         return scores

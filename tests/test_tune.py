@@ -41,12 +41,14 @@ def test_the_choice_follows_validation_not_test(planted, tmp_path):
     assert cell.tuning["val_median_rel_err"] == min(trial["val_median_rel_err"] for trial in history)
 
 
-def test_a_search_never_draws_the_test_set(monkeypatch):
+@pytest.mark.parametrize("model, space", [("mlp", {"lr": LogUniform(1e-3, 1e-2)}), ("knn", {"n_neighbors": IntRange(2, 9)})])
+def test_a_search_never_draws_the_test_set(monkeypatch, model, space):
     drawn = []
     sample = type(SEED).sample
-    monkeypatch.setattr(type(SEED), "sample", lambda self, n, seed, device="cpu": drawn.append(seed) or sample(
-        self, n, seed, device))
-    search(SEED, "mlp", [("log", "asinh")], TINY, {"lr": LogUniform(1e-3, 1e-2)}, 2, "cpu", progress=False)
+    monkeypatch.setattr(type(SEED), "sample", lambda self, n, seed, device="cpu", beyond=1.0: drawn.append(seed) or
+                        sample(self, n, seed, device, beyond))
+    settings = MODELS[model].settings(TrainConfig(**TINY), 2000)
+    search(SEED, model, [("log", "asinh")], settings, space, 2, "cpu", progress=False)
     assert derive_seed(TUNING_SEED, "test") not in drawn and derive_seed(TUNING_SEED, "val") in drawn
 
 

@@ -24,7 +24,7 @@ TARGETS = ("--targets", "seed,seed-coded")
 LADDER_ROWS = ("seed-asker,asker-1-standardized-log,asker-2-asinh-target,asker-3-small-init,asker-4-one-cycle,"
                "asker-5-lbfgs-polish,fixed-without-standardized-log,fixed-without-asinh-target,"
                "fixed-without-small-init,fixed-without-one-cycle,signomial")
-MLP_TUNED = (*TARGETS, "--models", "mlp", "--seeds", "3", "--tune", "12", "--tune-steps", "800")
+MLP_TUNED = (*TARGETS, "--models", "mlp", "--seeds", "3", "--tune", "12", "--tune-steps", "800", "--jobs", "2")
 # The default sweep, 3 seeds throughout: the mlp tuned per pipeline (12 Optuna trials of 800 steps each on seed
 # 0's validation set), every pipeline at 800 steps, the best 2 per target at 4,000 and the best one at 4,000
 # followed by up to 3,000 L-BFGS iterations (bench.polish): the budget ladder; the asker's recipe, its ablation
@@ -42,7 +42,7 @@ DEFAULT_SWEEP = Sweep("default", (
     (*TARGETS, "--models", "seed-answer", "--encodings", "standard", "--target-encodings", "none", "--seeds", "3",
      "--steps", "2000"),
     (*TARGETS, "--models", "linear,hgb,knn", "--encodings", "raw,log", "--target-encodings", "none,asinh",
-     "--seeds", "3", "--train-size", "20000", "--tune", "8"),
+     "--seeds", "3", "--train-size", "20000", "--tune", "8", "--jobs", "2"),
     (*TARGETS, "--models", "xgboost,catboost", "--encodings", "raw", "--target-encodings", "none,asinh", "--seeds", "3"),
     (*TARGETS, "--models", "realmlp", "--encodings", "raw", "--target-encodings", "none", "--seeds", "1"),
 ), minutes=20)
