@@ -45,6 +45,9 @@ def parser():
     p.add_argument("--tune-steps", type=cli.positive_int, metavar="S", help="training steps per trial (default: --steps)")
     p.add_argument("--space", action="append", default=[], metavar="KEY=LOW:HIGH",
                    help="change a searched range (KEY=LOW:HIGH, or KEY=A,B for choices), e.g. --space lr=1e-4:1e-2")
+    p.add_argument("--shared-architecture", action="store_true",
+                   help="with --tune: every trial of a round takes one architecture, so the mlp's round trains as one "
+                        "ensemble (faster, a narrower search over width, depth and batch size)")
     p.add_argument("--finalists", type=cli.positive_int, metavar="K",
                    help="with --tune: run only the K pipelines per target and model with the best validation error")
     axes = p.add_argument_group("data conditions (each takes a comma-separated list: one run per combination)")
@@ -101,8 +104,8 @@ def train_config(args):
 
 def tuning_space(args):
     """--space overrides checked against the tunable models' ranges; tuning flags only with --tune."""
-    if not args.tune and (args.space or args.finalists or args.tune_steps):
-        raise UserError("--space, --tune-steps and --finalists only apply to tuning; add --tune N")
+    if not args.tune and (args.space or args.finalists or args.tune_steps or args.shared_architecture):
+        raise UserError("--space, --tune-steps, --finalists and --shared-architecture only apply to tuning; add --tune N")
     if args.tune and not any(MODELS[name].space for name in args.models):
         raise UserError(f"--tune: none of the models {', '.join(args.models)} is tunable; tunable: "
                         f"{', '.join(n for n, m in MODELS.items() if m.space)}")
@@ -161,7 +164,7 @@ def sweep(args, quiet=False):
     workers = backend(args.jobs, args.scheduler)
     if args.tune:
         cells = tuned_cells(cells, args.tune, args.tune_steps or config.steps, space, args.out, device,
-                            finalists=args.finalists, progress=not quiet)
+                            finalists=args.finalists, progress=not quiet, shared_architecture=args.shared_architecture)
     todo, done = pending(cells, args.out, args.redo)
     print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "
           f"on {device}", file=sys.stderr)

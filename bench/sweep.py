@@ -22,7 +22,8 @@ from bench.registry import MODELS, check_installed
 from bench.train import MEMBER_SETTINGS, device_name
 
 CLEAN = (Conditions(),)  # the clean benchmark: one condition, the defaults
-SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space")  # what a tuned run's config names of its search
+# What a tuned run's config names of its search (`architecture` only when its rounds shared one).
+SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space", "architecture")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class Cell:
         return {"target": self.target.name, "target_definition": self.target.definition(),
                 "encoding": self.encoding, "target_encoding": self.target_encoding, "model": self.model,
                 "seed": self.seed, "settings": self.settings, "device_type": self.device_type} | (
-                    {} if self.tuning is None else {"tuned": {k: self.tuning[k] for k in SEARCH_IDENTITY}}) | (
+                    {} if self.tuning is None else {"tuned": {k: v for k, v in self.tuning.items()
+                                                              if k in SEARCH_IDENTITY}}) | (
                     {"conditions": conditions} if conditions else {})
 
     @property

@@ -10,7 +10,9 @@ synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, ba
 
 `--tuning` measures instead what the engine buys a tuning run: the same Optuna search (the seed target, the
 mlp's default search space, a few pipelines) once with each round's trials batched into ensembles, once one
-trial at a time, and prints trials per minute for both (bench.tune.search with batched=True and False).
+trial at a time, and prints trials per minute for both (bench.tune.search with batched=True and False); and
+the same pair for the search whose rounds share one architecture (--shared-architecture), where a round
+is one ensemble.
 
 M defaults to 16, the size of one (target, seed) group of the default sweep (5 input encodings × 3-4 target
 encodings, trained as one ensemble); on 2 CPU cores the gain levels off from there, as a step becomes bound
@@ -120,15 +122,17 @@ def tuning_speed(args, device):
     settings = vars(TrainConfig(steps=args.steps * 50, eval_every=args.steps * 25, train_size=50_000, val_size=4096))
     target = load_targets()["seed"]
     rows = []
-    for batched in (True, False):
-        tick = time.perf_counter()
-        search(target, "mlp", TUNING_PIPELINES, settings, MODELS["mlp"].space, args.trials, device,
-               batched=batched, progress=False)
-        minutes = (time.perf_counter() - tick) / 60
-        rows.append({"search": "batched" if batched else "one at a time", "pipelines": len(TUNING_PIPELINES),
-                     "trials": args.trials * len(TUNING_PIPELINES), "steps_per_trial": settings["steps"],
-                     "minutes": minutes, "trials_per_minute": args.trials * len(TUNING_PIPELINES) / minutes,
-                     "device": device_name(device), "torch": torch.__version__})
+    for shared in (False, True):
+        for batched in (True, False):
+            tick = time.perf_counter()
+            search(target, "mlp", TUNING_PIPELINES, settings, MODELS["mlp"].space, args.trials, device,
+                   batched=batched, progress=False, shared_architecture=shared)
+            minutes = (time.perf_counter() - tick) / 60
+            rows.append({"architecture": "shared per round" if shared else "per trial",
+                         "search": "batched" if batched else "one at a time", "pipelines": len(TUNING_PIPELINES),
+                         "trials": args.trials * len(TUNING_PIPELINES), "steps_per_trial": settings["steps"],
+                         "minutes": minutes, "trials_per_minute": args.trials * len(TUNING_PIPELINES) / minutes,
+                         "device": device_name(device), "torch": torch.__version__})
     return rows
 
 
@@ -145,16 +149,18 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     device = cli.resolve_device(args.device)
     if args.tuning:
-        batched, alone = rows = tuning_speed(args, device)
-        name = re.sub(r"[^a-z0-9]+", "-", batched["device"].lower()).strip("-")
+        rows = tuning_speed(args, device)
+        name = re.sub(r"[^a-z0-9]+", "-", rows[0]["device"].lower()).strip("-")
         out = Path(args.out) / f"tuning-{name}.csv"
         out.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(out, index=False)
         for row in rows:
-            print(f"{row['search']:<14} {row['trials']} trials of {row['steps_per_trial']} steps in "
-                  f"{row['minutes']:.2f} min: {row['trials_per_minute']:.1f} trials/min")
-        print(f"tuning_speedup={batched['trials_per_minute'] / alone['trials_per_minute']:.2f} device={name}; "
-              f"table written to {out}")
+            print(f"{row['architecture']:<16} {row['search']:<14} {row['trials']} trials of {row['steps_per_trial']} "
+                  f"steps in {row['minutes']:.2f} min: {row['trials_per_minute']:.1f} trials/min")
+        for batched, alone in (rows[:2], rows[2:]):
+            print(f"tuning_speedup={batched['trials_per_minute'] / alone['trials_per_minute']:.2f} "
+                  f"architecture={batched['architecture'].replace(' ', '-')} device={name}")
+        print(f"table written to {out}")
         return 0
     per_model, ensemble, _ = rows = measure(args, device)
     name = re.sub(r"[^a-z0-9]+", "-", ensemble["device"].lower()).strip("-")

@@ -3,11 +3,15 @@
 The search uses the tuning seed's training pool and validation set only (it never draws a test set). Trials
 are asked in rounds; for the batched `mlp`, every trial of a round that shares an architecture (width,
 depth, batch size) trains as one member of one ensemble, whatever its pipeline, each member with its own
-learning rate, weight decay and frequency scale. Other models fit one trial at a time. A finished search is
+learning rate, weight decay and frequency scale. With `shared_architecture`, a round's trials all take one
+architecture, drawn by a search of its own (scored by the round's best error per pipeline, on log10), so
+the round trains as one ensemble (two with periodic pipelines): a narrower search over architectures, a
+wider batch. Other models fit one trial at a time. A finished search is
 stored in <out>/tuning/ (plain JSON), so a rerun, or the same search at a longer final budget, reuses it.
 """
 
 import json
+import math
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -25,14 +29,16 @@ from bench.train import LBFGS_SETTINGS, MEMBER_SETTINGS, TrainConfig, encode_mem
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
+SHARED = "shared per round"  # a search's `architecture` when its rounds share one
 
 
-def search_key(target, model, pipeline, settings, space, trials, round_size):
+def search_key(target, model, pipeline, settings, space, trials, round_size, shared_architecture=False):
     """What decides a search's outcome: hashed into its file name."""
     conditions = target.conditions.changed()
     return config_key({"target": target.definition(), **({"conditions": conditions} if conditions else {}),
                        "model": model, "pipeline": list(pipeline), "settings": settings, "space": describe(space),
-                       "trials": trials, "round_size": round_size})
+                       "trials": trials, "round_size": round_size,
+                       **({"architecture": SHARED} if shared_architecture else {})})
 
 
 def search_path(out, target, model, pipeline, key):
@@ -76,18 +82,45 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
     return scores
 
 
-def search(target, model, pipelines, settings, space, trials, device, round_size=ROUND_SIZE, batched=True, progress=True):
+def architecture_search(target, model, space):
+    """The study that draws each round's shared architecture, and the part of `space` it searches."""
+    architecture_space = {k: v for k, v in space.items() if k not in MEMBER_SETTINGS}
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
+        seed=derive_seed("tune", target.name, model, "architecture"), n_startup_trials=2))
+    return study, architecture_space
+
+
+def round_score(asked, scores, pipelines):
+    """A shared architecture's score: the mean over pipelines of log10 of the round's best error (None: no
+    pipeline finished)."""
+    best = {p: min((e for (q, _), (e, _) in zip(asked, scores) if q == p), default=math.inf) for p in pipelines}
+    finite = [math.log10(max(e, 1e-300)) for e in best.values() if e < math.inf]
+    return sum(finite) / len(finite) if finite else None
+
+
+def search(target, model, pipelines, settings, space, trials, device, round_size=ROUND_SIZE, batched=True, progress=True,
+           shared_architecture=False):
     """Search each pipeline's settings; returns {pipeline: summary} with the best trial's params."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     studies = {p: optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
         seed=derive_seed("tune", target.name, model, *p), n_startup_trials=min(round_size, trials),
         multivariate=True, constant_liar=True)) for p in pipelines}
+    shared = shared_architecture and MODELS[model].batched and not callable(space)
+    if shared:
+        architectures, architecture_space = architecture_search(target, model, space)
     history = {p: [] for p in pipelines}
     tick = time.perf_counter()
     with tqdm(total=trials * len(pipelines), unit="trial", desc=f"tuning {model} on {target.name}",
               disable=not progress) as bar:
         for start in range(0, trials, round_size):
-            asked = [(p, studies[p].ask()) for p in pipelines for _ in range(min(round_size, trials - start))]
+            count = min(round_size, trials - start)
+            if shared:
+                architecture = architectures.ask()
+                fixed = draw(architecture_space, architecture)
+                for p in pipelines:
+                    for _ in range(count):
+                        studies[p].enqueue_trial(fixed)
+            asked = [(p, studies[p].ask()) for p in pipelines for _ in range(count)]
             params = [draw(pipeline_space(space, p[0]), trial) for p, trial in asked]
             scores = run_trials(target, model, [(p, x) for (p, _), x in zip(asked, params)], settings, device, batched,
                                 bar.update)
@@ -97,6 +130,10 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
                                 state=optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL)
                 history[p].append({"trial": trial.number, "params": x, "val_median_rel_err": error if finite else None,
                                    "kept_step": kept_step})
+            if shared:
+                score = round_score(asked, scores, pipelines)
+                architectures.tell(architecture, score, state=optuna.trial.TrialState.COMPLETE if score is not None
+                                   else optuna.trial.TrialState.FAIL)
     seconds = time.perf_counter() - tick
     summaries = {}
     for p, study in studies.items():
@@ -106,12 +143,13 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
                         "space": describe(pipeline_space(space, p[0])), "seconds": seconds / len(pipelines),
                         "best_trial": None if best is None else best.number,
                         "val_median_rel_err": None if best is None else best.value,
-                        "params": {} if best is None else history[p][best.number]["params"], "history": history[p]}
+                        "params": {} if best is None else history[p][best.number]["params"], "history": history[p],
+                        **({"architecture": SHARED} if shared else {})}
     return summaries
 
 
 def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUND_SIZE, finalists=None, progress=True,
-                run_missing=True):
+                run_missing=True, shared_architecture=False):
     """The cells with each tunable pipeline's settings replaced by its search's best (searches are run, or read
     from <out>/tuning); with `finalists`, only the best that many pipelines per (target, model) are kept.
     Without `run_missing`, None when a search is not stored yet."""
@@ -132,7 +170,8 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
         summaries, missing = {}, []
         for p in pipelines:
-            key = search_key(target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size)
+            shared = shared_architecture and MODELS[model].batched and not callable(model_space)
+            key = search_key(target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size, shared)
             path = search_path(out, target, model, p, key)
             if path.exists():
                 summaries[p] = json.loads(path.read_text())
@@ -142,7 +181,7 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
             return None
         if missing:
             found = search(target, model, [p for p, _ in missing], settings, model_space, trials, device, round_size,
-                           progress=progress)
+                           progress=progress, shared_architecture=shared_architecture)
             for p, path in missing:
                 write_json(path, found[p])
                 summaries[p] = found[p]

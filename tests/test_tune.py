@@ -63,6 +63,37 @@ def test_batched_trials_score_as_trials_trained_one_at_a_time():
             assert a["val_median_rel_err"] == pytest.approx(b["val_median_rel_err"], rel=1e-4)
 
 
+def test_with_a_shared_architecture_each_round_trains_one_architecture_and_scores_as_alone():
+    space = {"lr": LogUniform(1e-3, 3e-2), "width": Choice((16, 32)), "depth": IntRange(1, 3),
+             "frequency_scale": LogUniform(1e-2, 1.0)}
+    pipelines = [("log", "asinh"), ("standard", "asinh"), ("periodic", "asinh")]
+    together = search(SEED, "mlp", pipelines, TINY, space, 6, "cpu", round_size=2, progress=False,
+                      shared_architecture=True)
+    alone = search(SEED, "mlp", pipelines, TINY, space, 6, "cpu", round_size=2, batched=False, progress=False,
+                   shared_architecture=True)
+    for start in range(0, 6, 2):
+        architectures = {(t["params"]["width"], t["params"]["depth"]) for p in pipelines
+                         for t in together[p]["history"][start: start + 2]}
+        assert len(architectures) == 1
+    for p in pipelines:
+        assert together[p]["architecture"] == "shared per round"
+        assert len({t["params"]["lr"] for t in together[p]["history"]}) == 6  # member settings still vary
+        for a, b in zip(together[p]["history"], alone[p]["history"]):
+            assert a["params"] == b["params"]
+            assert a["val_median_rel_err"] == pytest.approx(b["val_median_rel_err"], rel=1e-4)
+
+
+def test_a_shared_architecture_search_is_stored_apart_and_named_in_the_record(tmp_path):
+    argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--seeds", "1", "--steps", "40",
+            "--set", "eval_every=20", "--set", "train_size=2000", "--set", "val_size=500", "--test-size", "500",
+            "--tune", "2", "--space", "width=16,32", "--out", str(tmp_path)]
+    assert main(argv) == 0 and main(argv + ["--shared-architecture"]) == 0
+    assert len(list((tmp_path / "tuning").glob("*.json"))) == 2
+    tuned = sorted((json.loads(p.read_text())["config"]["tuned"] for p in (tmp_path / "runs").glob("*.json")),
+                   key=len)
+    assert "architecture" not in tuned[0] and tuned[1]["architecture"] == "shared per round"
+
+
 def test_a_stored_search_is_reused_and_tuned_runs_name_it(tmp_path, capsys):
     argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--seeds", "1", "--steps", "40",
             "--set", "eval_every=20", "--set", "train_size=2000", "--set", "val_size=500", "--test-size", "500",
@@ -99,6 +130,7 @@ def test_each_data_condition_gets_its_own_search(tmp_path):
     (["--tune", "2", "--space", "lr=0:1e-2"], "needs 0 < low"),
     (["--tune", "2", "--space", "width=a,b"], "'a' is not a number"),
     (["--space", "lr=1e-4:1e-2"], "only apply to tuning; add --tune N"),
+    (["--shared-architecture"], "only apply to tuning; add --tune N"),
     (["--tune", "2", "--models", "linear"], "none of the models linear is tunable"),
     (["--tune", "2", "--models", "tabm", "--space", "lr=1e-4:1e-2"], "which --space cannot change"),
 ], ids=lambda value: " ".join(value) if isinstance(value, list) else "")

@@ -96,6 +96,7 @@ def sweep_arguments(records):
         tuned = configs[0]["tuned"]
         argv += ["--tune", str(tuned["trials"])] + (["--tune-steps", str(tuned["search_steps"])]
                                                     if tuned["search_steps"] is not None else [])
+        argv += ["--shared-architecture"] if "architecture" in tuned else []
     return argv
 
 
@@ -128,7 +129,7 @@ def planned_keys(argv, out, device="cpu"):
                         args.seeds, config, args.train_size, device)
         if args.tune:
             cells = tuned_cells(cells, args.tune, args.tune_steps or config.steps, tuning_space(args), out, device,
-                                finalists=args.finalists, run_missing=False)
+                                finalists=args.finalists, run_missing=False, shared_architecture=args.shared_architecture)
     except (UserError, KeyError, SystemExit):
         return None
     return None if cells is None else {c.key for c in cells}
@@ -140,16 +141,20 @@ def sweep_keys(sweep, out, device="cpu"):
     return None if None in planned else set().union(*planned)
 
 
-TUNING_FLAGS = ("--tune", "--tune-steps", "--finalists", "--space")
+TUNING_FLAGS = ("--tune", "--tune-steps", "--finalists", "--space")  # each followed by its value
+TUNING_SWITCHES = ("--shared-architecture",)
 
 
 def without_tuning(command):
     """The command without its tuning flags: it plans the untuned runs (a tuned command's untunable models')."""
     kept, skip = [], False
     for word in command:
-        if not skip and word not in TUNING_FLAGS:
+        if skip:
+            skip = False
+        elif word in TUNING_FLAGS:
+            skip = True
+        elif word not in TUNING_SWITCHES:
             kept.append(word)
-        skip = not skip and word in TUNING_FLAGS
     return kept
 
 
@@ -173,6 +178,7 @@ def made_by(record, sweep, untuned_keys):
     for command in sweep.commands:
         args = parsed(command)
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
+                and args.shared_architecture == ("architecture" in tuned)
                 and settings.get("steps") == args.steps
                 and settings.get("lbfgs_iters", 0) == train_config(args).lbfgs_iters and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
