@@ -36,8 +36,9 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
     """Polish the one-member model `single` on inputs x (1, n, width) and encoded targets y (1, n), scoring it
     with `score(single)` (its validation error) every `eval_every` iterations. It ends with its best weights,
     Adam's included (`start_error`); returns the curve points [(iterations, seconds, loss evaluations,
-    validation error)] and the best point's iterations (0: Adam's weights kept). A non-finite loss or error
-    ends it like a chunk that does not improve."""
+    validation error)], the best point's iterations (0: Adam's weights kept) and its validation error. A
+    non-finite loss or error ends it like a chunk that does not improve. The loss is the plain squared error:
+    weight decay was Adam's regularizer, and validation guards the polish."""
     optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
     first = next(iter(single.parameters()))
@@ -66,4 +67,4 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
     with torch.no_grad():
         for p, kept in zip(single.parameters(), best_params):
             p.copy_(kept)
-    return points, best_iterations
+    return points, best_iterations, best_error

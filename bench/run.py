@@ -91,9 +91,12 @@ def train_config(args):
             values[key] = getattr(args, key)
     config = TrainConfig(**values)
     problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "val_size", "test_size",
-                            "eval_every") if getattr(config, k) <= 0] + ([] if 0 < config.lr < math.inf else ["lr"])
+                            "eval_every", "lbfgs_rows") if getattr(config, k) <= 0] + (
+        [] if 0 < config.lr < math.inf else ["lr"])
     if problems:
         raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")
+    if config.lbfgs_iters < 0:
+        raise UserError(f"--set lbfgs_iters={config.lbfgs_iters}: must be 0 (no polish) or more; fix the value")
     if config.schedule not in ("cosine", "constant"):
         raise UserError(f"unknown schedule {config.schedule!r}; choose cosine or constant")
     from bench.model import ACTIVATIONS

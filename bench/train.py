@@ -188,8 +188,9 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
         if config.patience and best.stale >= config.patience:
             break
     best.restore(model)
-    lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, step) \
-        if config.lbfgs_iters else 0.0
+    first_bad_step = train_step.first_bad_step.tolist()
+    lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, step,
+                           [bad >= 0 for bad in first_bad_step]) if config.lbfgs_iters else 0.0
     Z_test = stack_padded([m.Z_test for m in members])
     synchronize(device)
     tick = time.perf_counter()
@@ -200,7 +201,6 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
     y_test = data.y_test.cpu().numpy()
     scale = target.evaluate_scale(data.X_test)
     scale = None if scale is None else scale.cpu().numpy()
-    first_bad_step = train_step.first_bad_step.tolist()
     throughput = {
         "device": device_name(device),
         "ensemble_size": len(members),
@@ -218,13 +218,14 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
             for m, bad in enumerate(first_bad_step)]
 
 
-def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, steps):
-    """L-BFGS polish of every member with a finite validation error, one at a time (bench.polish), on the
-    first `lbfgs_rows` pool rows; extends the curves and the kept steps. Returns the seconds spent."""
+def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, steps, diverged):
+    """L-BFGS polish of every member that did not diverge and has a finite validation error, one at a time
+    (bench.polish), on the first `lbfgs_rows` pool rows; extends the curves and the kept steps. A curve's
+    seconds then add the member's own polish to the ensemble's Adam seconds. Returns the seconds spent."""
     rows = min(config.lbfgs_rows, Z_train.shape[0])
     total = 0.0
     for m, member in enumerate(members):
-        if not torch.isfinite(best.error[m]):
+        if diverged[m] or not torch.isfinite(best.error[m]):
             continue
         single = member_copy(model, m)
         x, y = Z_train[:rows, m: m + 1].transpose(0, 1), t_train[:rows, m: m + 1].T
@@ -232,15 +233,15 @@ def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves,
         def score(net, m=m, member=member):
             return validation_error(decode([member], predict(net, Z_val[:, m: m + 1]))[0].cpu().numpy(), y_val)
 
-        points, kept = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every, float(best.error[m]))
+        points, kept, kept_error = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every,
+                                                 float(best.error[m]))
         load_member(model, m, single)
         start = curves[m][-1]
         for iterations, seconds, evaluations, error in points:
             curves[m].append({"step": steps + iterations, "seconds": round(start["seconds"] + seconds, 4),
                               "samples": start["samples"] + evaluations * rows, "median_rel_err": error})
         if kept:
-            best.step[m] = steps + kept
-            best.error[m] = next(error for iterations, _, _, error in points if iterations == kept)
+            best.step[m], best.error[m] = steps + kept, kept_error
         total += points[-1][1] if points else 0.0
     return total
 

@@ -32,13 +32,15 @@ ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random 
 SHARED = "shared per round"  # a search's `architecture` when its rounds share one
 
 
-def search_key(target, model, pipeline, settings, space, trials, round_size, shared_architecture=False):
-    """What decides a search's outcome: hashed into its file name."""
+def search_key(target, model, pipeline, settings, space, trials, round_size, searched_with=None):
+    """What decides a search's outcome: hashed into its file name. `searched_with` (all the pipelines searched
+    together) only for a shared-architecture search, whose rounds every pipeline's errors decide."""
     conditions = target.conditions.changed()
     return config_key({"target": target.definition(), **({"conditions": conditions} if conditions else {}),
                        "model": model, "pipeline": list(pipeline), "settings": settings, "space": describe(space),
                        "trials": trials, "round_size": round_size,
-                       **({"architecture": SHARED} if shared_architecture else {})})
+                       **({"architecture": SHARED, "searched_with": sorted(map(list, searched_with))}
+                          if searched_with else {})})
 
 
 def search_path(out, target, model, pipeline, key):
@@ -63,7 +65,7 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
             done(1)
         return scores
-    config = TrainConfig(**settings)
+    config = TrainConfig(**{k: v for k, v in settings.items() if k not in LBFGS_SETTINGS})  # trials never polish
     data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
     groups, cache = defaultdict(list), {}
     for i, ((encoding, _), params) in enumerate(asked):
@@ -168,22 +170,20 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         settings = {k: v for k, v in group[0].settings.items() if k not in LBFGS_SETTINGS} | (
             {"steps": search_steps} if "steps" in group[0].settings else {})
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
-        summaries, missing = {}, []
-        for p in pipelines:
-            shared = shared_architecture and MODELS[model].batched and not callable(model_space)
-            key = search_key(target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size, shared)
-            path = search_path(out, target, model, p, key)
-            if path.exists():
-                summaries[p] = json.loads(path.read_text())
-            else:
-                missing.append((p, path))
+        shared = shared_architecture and MODELS[model].batched and not callable(model_space)
+        paths = {p: search_path(out, target, model, p, search_key(
+            target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size,
+            pipelines if shared else None)) for p in pipelines}
+        summaries = {p: json.loads(path.read_text()) for p, path in paths.items() if path.exists()}
+        missing = [p for p in pipelines if p not in summaries]
         if missing and not run_missing:
             return None
         if missing:
-            found = search(target, model, [p for p, _ in missing], settings, model_space, trials, device, round_size,
-                           progress=progress, shared_architecture=shared_architecture)
-            for p, path in missing:
-                write_json(path, found[p])
+            missing = pipelines if shared else missing  # a shared search's rounds depend on every pipeline
+            found = search(target, model, missing, settings, model_space, trials, device, round_size,
+                           progress=progress, shared_architecture=shared)
+            for p in missing:
+                write_json(paths[p], found[p])
                 summaries[p] = found[p]
         ranked = sorted(pipelines, key=lambda p: summaries[p]["val_median_rel_err"] or float("inf"))
         chosen = set(ranked[:finalists] if finalists else ranked)

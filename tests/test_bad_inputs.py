@@ -47,6 +47,8 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--set", "widht=3"], "expected KEY=VALUE with KEY one of"),
     (["--set", "lr=fast"], "--set lr: expected a number"),
     (["--set", "lr=-1"], "lr must be positive"),
+    (["--set", "lbfgs_iters=-5"], "must be 0 (no polish) or more"),
+    (["--set", "lbfgs_rows=0"], "lbfgs_rows must be positive"),
     (["--set", "schedule=linear"], "unknown schedule 'linear'"),
     (["--set", "activation=swish"], "unknown activation 'swish'"),
     (["--device", "tpu"], "unknown device 'tpu'"),

@@ -34,8 +34,8 @@ def test_polish_keeps_the_adam_weights_when_validation_does_not_improve():
     model = EnsembleMLP([3], [1], MLPConfig(width=8, depth=1))
     before = [p.detach().clone() for p in model.parameters()]
     x, y = torch.randn(1, 64, 3), torch.randn(1, 64)
-    points, kept = polish_member(model, x, y, lambda net: 1.0, iterations=40, eval_every=10, start_error=0.5)
-    assert kept == 0 and len(points) == 1  # the first chunk did not beat Adam's 0.5: stop and restore
+    points, kept, error = polish_member(model, x, y, lambda net: 1.0, iterations=40, eval_every=10, start_error=0.5)
+    assert kept == 0 and error == 0.5 and len(points) == 1  # the first chunk did not beat Adam's 0.5: restore
     for p, q in zip(model.parameters(), before):
         assert torch.equal(p, q)
 
@@ -58,11 +58,13 @@ def test_a_member_copy_round_trips_into_the_ensemble():
     x = torch.randn(2, 16, 5)
     x[0, :, 3:] = 0
     torch.testing.assert_close(single(x[1:]), model(x)[1:])
+    other = model(x)[0].detach().clone()
     with torch.no_grad():
         for p in single.parameters():
             p.add_(1.0)
     load_member(model, 1, single)
     torch.testing.assert_close(single(x[1:]), model(x)[1:])
+    torch.testing.assert_close(model(x)[0], other)  # the other member is untouched
 
 
 def test_runs_without_polish_keep_their_settings_and_keys():

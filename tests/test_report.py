@@ -374,4 +374,13 @@ def test_untunable_models_of_a_tuned_command_count_as_its_runs(tmp_path):
                                  "--models", "linear", "--seeds", "1"], tmp_path)
     linear = {**record(model="linear", encoding="raw", target_encoding="none"), "key": key}
     assert sweeps.without_tuning(list(command)) == list(command[:-2])
+    assert sweeps.without_tuning(["--shared-architecture", *command, "--finalists", "1"]) == list(command[:-2])
     assert sweeps.unfinished(sweep, [linear], tmp_path)  # hgb's tuned runs are still missing
+
+
+def test_a_rebuilt_command_sets_the_polish_only_when_every_mlp_run_was_polished():
+    plain = tuned_record("log", "asinh", 0, 400, 0.01)
+    polished = tuned_record("log", "asinh", 1, 400, 0.001)
+    polished["config"]["settings"] |= {"lbfgs_iters": 300, "lbfgs_rows": 8192}
+    assert "lbfgs_iters=300" in sweeps.sweep_arguments([polished])
+    assert not any("lbfgs" in word for word in sweeps.sweep_arguments([plain, polished]))

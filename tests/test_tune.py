@@ -92,6 +92,10 @@ def test_a_shared_architecture_search_is_stored_apart_and_named_in_the_record(tm
     tuned = sorted((json.loads(p.read_text())["config"]["tuned"] for p in (tmp_path / "runs").glob("*.json")),
                    key=len)
     assert "architecture" not in tuned[0] and tuned[1]["architecture"] == "shared per round"
+    # its rounds depend on every pipeline searched with it: another set of pipelines is another search
+    assert main(argv[:3] + ["log,standard"] + argv[4:] + ["--shared-architecture"]) == 0
+    stored = [json.loads(p.read_text()) for p in (tmp_path / "tuning").glob("*.json")]
+    assert len(stored) == 4 and sum(s.get("architecture") == "shared per round" for s in stored) == 3
 
 
 def test_a_stored_search_is_reused_and_tuned_runs_name_it(tmp_path, capsys):

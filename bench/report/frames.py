@@ -77,6 +77,11 @@ def budget(record):
     return None if settings.get("steps") is None else settings["steps"] + settings.get("lbfgs_iters", 0)
 
 
+def budget_key(record):
+    """(updates, L-BFGS iterations): what tells two budgets apart, ordered by size (0 for no steps)."""
+    return budget(record) or 0, record.get("config", {}).get("settings", {}).get("lbfgs_iters", 0)
+
+
 def best_budget(records):
     """Per pipeline, the runs at the budget whose validation error is lowest (geometric mean over its ok runs;
     the larger budget on a tie) and, among those, of its most common settings (runs under other settings are
@@ -92,13 +97,13 @@ def best_budget(records):
     errors = {}
     for r in records:
         error = r.get("val_median_rel_err") if r.get("status") == "ok" else None
-        errors.setdefault((pipeline(r), budget(r) or 0), []).append(np.inf if error is None else max(error, 1e-300))
+        errors.setdefault((pipeline(r), budget_key(r)), []).append(np.inf if error is None else max(error, 1e-300))
     chosen_budget = {}
-    for (key, steps), values in sorted(errors.items(), key=lambda item: -item[0][1]):
+    for (key, steps), values in sorted(errors.items(), key=lambda item: item[0][1], reverse=True):
         score = float(np.exp(np.mean(np.log(values))))
         if key not in chosen_budget or score < chosen_budget[key][1]:
             chosen_budget[key] = (steps, score)
-    at_budget = [r for r in records if (budget(r) or 0) == chosen_budget[pipeline(r)][0]]
+    at_budget = [r for r in records if budget_key(r) == chosen_budget[pipeline(r)][0]]
     chosen = {}
     for (key, setting), _ in Counter((pipeline(r), settings(r)) for r in at_budget).most_common():
         chosen.setdefault(key, setting)

@@ -30,12 +30,22 @@ def markdown_table(frame):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)])
 
 
-def budget_text(steps, tuned_settings, lbfgs_iters=0):
-    """'4,000 Adam steps + 3,000 L-BFGS iterations; tuned: lr=…, width=…' for a run's budget (`steps` counts
-    both) and tuned settings ('' when neither applies)."""
+def budget_label(steps, lbfgs_iters=0, words=False):
+    """A budget (`steps` counts Adam steps and L-BFGS iterations): '4,000 + 3,000 L-BFGS', or with `words`
+    '4,000 Adam steps + 3,000 L-BFGS iterations'; '–' for a model without steps."""
+    if pd.isna(steps):
+        return "–"
     polish = lbfgs_iters if pd.notna(lbfgs_iters) else 0
-    steps_text = f"{steps - polish:,.0f} Adam steps + {polish:,.0f} L-BFGS iterations" if polish else f"{steps:,.0f} steps"
-    parts = ([steps_text] if pd.notna(steps) else []) + ([f"tuned: {tuned_settings}"] if tuned_settings else [])
+    if not polish:
+        return f"{steps:,.0f} steps" if words else f"{steps:,.0f}"
+    return f"{steps - polish:,.0f} {'Adam steps ' if words else ''}+ {polish:,.0f} L-BFGS{' iterations' if words else ''}"
+
+
+def budget_text(steps, tuned_settings, lbfgs_iters=0):
+    """'4,000 Adam steps + 3,000 L-BFGS iterations; tuned: lr=…, width=…' for a run's budget and tuned
+    settings ('' when neither applies)."""
+    parts = ([budget_label(steps, lbfgs_iters, words=True)] if pd.notna(steps) else []) + (
+        [f"tuned: {tuned_settings}"] if tuned_settings else [])
     return "; ".join(parts)
 
 
@@ -78,7 +88,7 @@ def ranking_markdown(ranked):
     show = pd.DataFrame({
         "rank": ranked["rank"].map(lambda r: "–" if pd.isna(r) else f"{r}"),
         "encoding": ranked["encoding"], "target enc.": ranked["target_encoding"], "model": ranked["model"],
-        "steps": ranked["steps"].map(lambda s: "–" if pd.isna(s) else f"{s:,.0f}"),
+        "budget": [budget_label(s, k) for s, k in zip(ranked["steps"], ranked["lbfgs_iters"])],
         "ok runs": [f"{ok}/{n}" + (f" ({not_ok_note(d, f)})" if d or f else "")
                     for ok, n, d, f in zip(ranked["ok"], ranked["runs"], ranked["diverged"], ranked["failed"])],
         "median rel. err (geo. mean)": ranked["median_rel_err"].map(fmt),
@@ -158,8 +168,7 @@ def tuning_markdown(table):
 def ladder_markdown(ladder, agreement):
     rows = pd.DataFrame({
         "target": ladder["target"], "encoding": ladder["encoding"], "target enc.": ladder["target_encoding"],
-        "model": ladder["model"], "budget": [f"{s - k:,.0f} + {k:,.0f} L-BFGS" if k else f"{s:,.0f}"
-                                             for s, k in zip(ladder["steps"], ladder["lbfgs_iters"])],
+        "model": ladder["model"], "budget": [budget_label(s, k) for s, k in zip(ladder["steps"], ladder["lbfgs_iters"])],
         "ok runs": ladder["ok"],
         "median rel. err (geo. mean)": ladder["median_rel_err"].map(fmt),
         "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")

@@ -66,7 +66,7 @@ def default_train_size(model):
 def sweep_arguments(records):
     """bench.run arguments (without --out) rebuilt from the configs of records of one command (a tuned
     command's records share their search and budget: see command_groups)."""
-    from bench.train import TrainConfig
+    from bench.train import LBFGS_SETTINGS, TrainConfig
 
     configs = [r["config"] for r in records]
     searched = set((records[0].get("tuning") or {}).get("params", {}))
@@ -75,11 +75,16 @@ def sweep_arguments(records):
             "--target-encodings", ",".join(ordered([c["target_encoding"] for c in configs], TARGET_ENCODINGS)),
             "--models", ",".join(ordered([c["model"] for c in configs], MODELS)),
             "--seeds", str(max(c["seed"] for c in configs) + 1)]
-    settings = {key: {c["settings"][key] for c in configs if key in c["settings"]} for key in TrainConfig.field_names()}
+    defaults = TrainConfig()
+
+    def holds(config, key):  # an mlp record without the polish settings was not polished
+        return key in config["settings"] or (key in LBFGS_SETTINGS and config["model"] == "mlp")
+
+    settings = {key: {c["settings"].get(key, getattr(defaults, key)) for c in configs if holds(c, key)}
+                for key in TrainConfig.field_names()}
     for key in ("steps", "test_size"):
         if len(settings.get(key, ())) == 1:
             argv += [f"--{key.replace('_', '-')}", str(next(iter(settings[key])))]
-    defaults = TrainConfig()
     for key in TrainConfig.field_names():
         values = settings.get(key, set())
         if (key not in ("steps", "test_size", "train_size") and key not in searched and len(values) == 1
