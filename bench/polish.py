@@ -4,11 +4,11 @@ Adam's gradient noise sets a floor on how precisely a network fits a smooth form
 full batches goes below it (the Adam-then-L-BFGS habit of scientific machine learning; the asker's fixed
 recipe uses it too). torch's L-BFGS shares one line search and one curvature history across all the
 parameters it is given, which would couple the members, so each member is polished alone, as a one-member
-copy of the ensemble: a member polished in an ensemble matches the same member polished alone. Validation is
-scored every `eval_every` iterations and the member keeps its best weights (Adam's, if none is better). The
-polish runs its whole budget unless L-BFGS stops on its own tolerance or the weights stop being finite: its
-validation error often rises for the first few hundred iterations before it falls below Adam's (a pole in
-feynman-bonus-12: 0.032 after Adam, 0.054 after 250 iterations, 0.026 after 1,000, 0.012 after 3,000).
+copy of the ensemble: a member polished in an ensemble matches the same member polished alone. Validation
+is scored every `eval_every` iterations and the member keeps its best weights (Adam's, if none is better).
+The polish runs its whole budget unless L-BFGS stalls or the weights stop being finite: its validation error
+often rises for the first few hundred iterations before it falls below Adam's (a pole in feynman-bonus-12:
+0.032 after Adam, 0.054 after 250 iterations, 0.026 after 1,000, 0.012 after 3,000).
 """
 
 import copy
@@ -39,9 +39,9 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
     """Polish the one-member model `single` on inputs x (1, n, width) and encoded targets y (1, n), scoring it
     with `score(single)` (its validation error) every `eval_every` iterations. It ends with its best weights,
     Adam's included (`start_error`); returns the curve points [(iterations, seconds, loss evaluations,
-    validation error)], the best point's iterations (0: Adam's weights kept) and its validation error. L-BFGS
-    stopping short of a chunk (its own tolerance) or a non-finite error ends it. The loss is the plain squared
-    error: weight decay was Adam's regularizer, and validation guards the polish."""
+    validation error)], the best point's iterations (0: Adam's weights kept) and its validation error. A
+    stalled L-BFGS or a non-finite error ends it. The loss is the plain squared error: weight decay was Adam's
+    regularizer, and validation guards the polish."""
     optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
     first = next(iter(single.parameters()))
@@ -55,7 +55,7 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
     best_params, best_error, best_iterations = [p.detach().clone() for p in single.parameters()], start_error, 0
     points, seconds, done = [], 0.0, 0
     while done < iterations:
-        asked = optimizer.param_groups[0]["max_iter"] = min(eval_every, iterations - done)
+        optimizer.param_groups[0]["max_iter"] = min(eval_every, iterations - done)
         tick = time.perf_counter()
         optimizer.step(closure)
         seconds += time.perf_counter() - tick
@@ -66,7 +66,7 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
         if error < best_error:
             best_error, best_iterations = error, done
             best_params = [p.detach().clone() for p in single.parameters()]
-        if progressed < asked or not math.isfinite(error):  # L-BFGS met its own tolerance, or diverged
+        if progressed == 0 or not math.isfinite(error):
             break
     with torch.no_grad():
         for p, kept in zip(single.parameters(), best_params):
