@@ -5,14 +5,11 @@ full batches goes below it (the Adam-then-L-BFGS habit of scientific machine lea
 recipe uses it too). torch's L-BFGS shares one line search and one curvature history across all the
 parameters it is given, which would couple the members, so each member is polished alone, as a one-member
 copy of the ensemble: a member polished in an ensemble matches the same member polished alone. Validation
-is scored every `eval_every` iterations and the member keeps its best weights (Adam's, if none is better).
-The polish runs its whole budget unless L-BFGS stalls or the weights stop being finite: its validation error
-often rises for the first few hundred iterations before it falls below Adam's (a pole in feynman-bonus-12:
-0.032 after Adam, 0.054 after 250 iterations, 0.026 after 1,000, 0.012 after 3,000).
+is scored every `eval_every` iterations; the member keeps its best weights, and polishing stops at the first
+chunk that does not improve on them.
 """
 
 import copy
-import math
 import time
 
 import torch
@@ -40,8 +37,8 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
     with `score(single)` (its validation error) every `eval_every` iterations. It ends with its best weights,
     Adam's included (`start_error`); returns the curve points [(iterations, seconds, loss evaluations,
     validation error)], the best point's iterations (0: Adam's weights kept) and its validation error. A
-    stalled L-BFGS or a non-finite error ends it. The loss is the plain squared error: weight decay was Adam's
-    regularizer, and validation guards the polish."""
+    non-finite loss or error ends it like a chunk that does not improve. The loss is the plain squared error:
+    weight decay was Adam's regularizer, and validation guards the polish."""
     optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
     first = next(iter(single.parameters()))
@@ -63,11 +60,10 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
         progressed, done = state["n_iter"] - done, state["n_iter"]
         error = score(single)
         points.append((done, seconds, state["func_evals"], error))
-        if error < best_error:
-            best_error, best_iterations = error, done
-            best_params = [p.detach().clone() for p in single.parameters()]
-        if progressed == 0 or not math.isfinite(error):
+        if not error < best_error or progressed == 0:
             break
+        best_error, best_iterations = error, done
+        best_params = [p.detach().clone() for p in single.parameters()]
     with torch.no_grad():
         for p, kept in zip(single.parameters(), best_params):
             p.copy_(kept)

@@ -35,19 +35,9 @@ def test_polish_keeps_the_adam_weights_when_validation_does_not_improve():
     before = [p.detach().clone() for p in model.parameters()]
     x, y = torch.randn(1, 64, 3), torch.randn(1, 64)
     points, kept, error = polish_member(model, x, y, lambda net: 1.0, iterations=40, eval_every=10, start_error=0.5)
-    assert kept == 0 and error == 0.5 and len(points) >= 1  # no chunk beat Adam's 0.5: its weights come back
+    assert kept == 0 and error == 0.5 and len(points) == 1  # the first chunk did not beat Adam's 0.5: restore
     for p, q in zip(model.parameters(), before):
         assert torch.equal(p, q)
-
-
-def test_polish_runs_through_a_transient_rise_and_keeps_the_best_chunk():
-    model = EnsembleMLP([3], [1], MLPConfig(width=8, depth=1))
-    generator = torch.Generator().manual_seed(0)
-    x, y = torch.randn(1, 256, 3, generator=generator), torch.randn(1, 256, generator=generator)
-    errors = iter([0.9, 0.7, 0.3, 0.4])  # worse than Adam's 0.5 twice, then better, then worse again
-    points, kept, error = polish_member(model, x, y, lambda net: next(errors, 0.4), iterations=40, eval_every=10,
-                                        start_error=0.5)
-    assert [p[3] for p in points][:4] == [0.9, 0.7, 0.3, 0.4] and (kept, error) == (points[2][0], 0.3)
 
 
 def test_a_member_polished_in_an_ensemble_matches_it_polished_alone():
