@@ -19,7 +19,7 @@ from baselines.sklearn_models import BASELINES, run_baseline
 from baselines.symbolic import run_gplearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
-from bench.train import LBFGS_SETTINGS, run_mlp
+from bench.train import run_mlp, without_polish
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
@@ -46,7 +46,7 @@ class Model:
 def _mlp_settings(config, train_size):
     """Every TrainConfig field; the polish's only when it polishes, so runs without it keep their keys."""
     settings = asdict(config) | ({"train_size": train_size} if train_size else {})
-    return settings if config.lbfgs_iters else {k: v for k, v in settings.items() if k not in LBFGS_SETTINGS}
+    return settings if config.lbfgs_iters else without_polish(settings)
 
 
 def _recipe_settings(config, train_size):

@@ -21,6 +21,11 @@ MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble
 LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows")  # after training; tuning trials never polish
 
 
+def without_polish(settings):
+    """`settings` without the L-BFGS polish's entries."""
+    return {k: v for k, v in settings.items() if k not in LBFGS_SETTINGS}
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that decides a run's numbers besides target, encodings and seed (hashed into records)."""

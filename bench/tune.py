@@ -6,8 +6,8 @@ depth, batch size) trains as one member of one ensemble, whatever its pipeline, 
 learning rate, weight decay and frequency scale. With `shared_architecture`, a round's trials all take one
 architecture, drawn by a search of its own (scored by the round's best error per pipeline, on log10), so
 the round trains as one ensemble (two with periodic pipelines): a narrower search over architectures, a
-wider batch. Other models fit one trial at a time. A finished search is
-stored in <out>/tuning/ (plain JSON), so a rerun, or the same search at a longer final budget, reuses it.
+wider batch. Other models fit one trial at a time. A finished search is stored in <out>/tuning/ (plain
+JSON), so a rerun, or the same search at a longer final budget, reuses it.
 """
 
 import json
@@ -25,7 +25,7 @@ from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
 from bench.space import describe, draw
-from bench.train import LBFGS_SETTINGS, MEMBER_SETTINGS, TrainConfig, encode_member, train_members
+from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members, without_polish
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
@@ -65,7 +65,7 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
             done(1)
         return scores
-    config = TrainConfig(**{k: v for k, v in settings.items() if k not in LBFGS_SETTINGS})  # trials never polish
+    config = TrainConfig(**without_polish(settings))  # trials never polish
     data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
     groups, cache = defaultdict(list), {}
     for i, ((encoding, _), params) in enumerate(asked):
@@ -82,6 +82,11 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores[i] = (error, result["kept_step"])
         done(len(indices))
     return scores
+
+
+def shares_architecture(model, space, requested):
+    """Whether a search's rounds share one architecture: when asked, for a batched model with a plain space."""
+    return requested and MODELS[model].batched and not callable(space)
 
 
 def architecture_search(target, model, space):
@@ -107,7 +112,7 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
     studies = {p: optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(
         seed=derive_seed("tune", target.name, model, *p), n_startup_trials=min(round_size, trials),
         multivariate=True, constant_liar=True)) for p in pipelines}
-    shared = shared_architecture and MODELS[model].batched and not callable(space)
+    shared = shares_architecture(model, space, shared_architecture)
     if shared:
         architectures, architecture_space = architecture_search(target, model, space)
     history = {p: [] for p in pipelines}
@@ -167,10 +172,9 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         if not callable(model_space):
             model_space = {k: space.get(k, v) for k, v in model_space.items()}
         target = group[0].target
-        settings = {k: v for k, v in group[0].settings.items() if k not in LBFGS_SETTINGS} | (
-            {"steps": search_steps} if "steps" in group[0].settings else {})
+        settings = without_polish(group[0].settings) | ({"steps": search_steps} if "steps" in group[0].settings else {})
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
-        shared = shared_architecture and MODELS[model].batched and not callable(model_space)
+        shared = shares_architecture(model, model_space, shared_architecture)
         paths = {p: search_path(out, target, model, p, search_key(
             target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size,
             pipelines if shared else None)) for p in pipelines}

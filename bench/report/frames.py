@@ -40,7 +40,7 @@ def runs_frame(records):
     not_ok = frame["status"] != "ok"
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
     frame["steps"] = [budget(r) for r in records]
-    frame["lbfgs_iters"] = [r["config"]["settings"].get("lbfgs_iters", 0) for r in records]
+    frame["lbfgs_iters"] = [lbfgs_iters(r) for r in records]
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
     return frame
@@ -70,16 +70,21 @@ def quantiles_frame(records):
 
 
 
+def lbfgs_iters(record):
+    """A run's L-BFGS polish iterations (0: not polished)."""
+    return record.get("config", {}).get("settings", {}).get("lbfgs_iters", 0)
+
+
 def budget(record):
     """A run's training budget in optimizer updates: steps, plus L-BFGS polish iterations for a polished mlp
     (None for models without steps)."""
-    settings = record.get("config", {}).get("settings", {})
-    return None if settings.get("steps") is None else settings["steps"] + settings.get("lbfgs_iters", 0)
+    steps = record.get("config", {}).get("settings", {}).get("steps")
+    return None if steps is None else steps + lbfgs_iters(record)
 
 
 def budget_key(record):
     """(updates, L-BFGS iterations): what tells two budgets apart, ordered by size (0 for no steps)."""
-    return budget(record) or 0, record.get("config", {}).get("settings", {}).get("lbfgs_iters", 0)
+    return budget(record) or 0, lbfgs_iters(record)
 
 
 def best_budget(records):

@@ -36,9 +36,9 @@ def budget_label(steps, lbfgs_iters=0, words=False):
     if pd.isna(steps):
         return "–"
     polish = lbfgs_iters if pd.notna(lbfgs_iters) else 0
-    if not polish:
-        return f"{steps:,.0f} steps" if words else f"{steps:,.0f}"
-    return f"{steps - polish:,.0f} {'Adam steps ' if words else ''}+ {polish:,.0f} L-BFGS{' iterations' if words else ''}"
+    if words:
+        return f"{steps - polish:,.0f} Adam steps + {polish:,.0f} L-BFGS iterations" if polish else f"{steps:,.0f} steps"
+    return f"{steps - polish:,.0f} + {polish:,.0f} L-BFGS" if polish else f"{steps:,.0f}"
 
 
 def budget_text(steps, tuned_settings, lbfgs_iters=0):
