@@ -91,6 +91,13 @@ class Target:
             out.append((text, float(coefficient), powers))
         return out
 
+    def bounds(self, X):
+        """(low, high), each (n, d): the range each row's |x_j| was drawn from (bounds may use earlier inputs)."""
+        columns, n = list(X.T), X.shape[0]
+        low = [self._bound(v, "low", columns[:j], n, X.device) for j, v in enumerate(self.variables)]
+        high = [self._bound(v, "high", columns[:j], n, X.device) for j, v in enumerate(self.variables)]
+        return torch.stack(low, dim=1).to(X.dtype), torch.stack(high, dim=1).to(X.dtype)
+
     def check(self):
         """Raise UserError now, before any run, if the domain cannot be sampled (bad bounds, mostly NaN)."""
         try:

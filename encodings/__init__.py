@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 
 from bench.errors import UserError
 
+from .edges import Edges
 from .log import Asinh, SignedLog
 from .ple import PiecewiseLinear
 from .product import Products
@@ -36,6 +37,8 @@ INPUT_ENCODINGS = {
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(x / median|x|): a signed log"),
     "product": Encoding(lambda target: Products(target.product_exponents(), target.names),
                         "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True),
+    "edges": Encoding(lambda target: Edges(target), "inputs plus each uniformly drawn input's distance to the "
+                      "ends of its range (use as edges+log: a pole at a range's end becomes linear)"),
     "quantile": Encoding(lambda target: Quantile(), "each column through its training CDF to a standard normal"),
     "power": Encoding(lambda target: Power(), "Yeo-Johnson power transform, standardized"),
     "ple": Encoding(lambda target: PiecewiseLinear(), "piecewise-linear encoding on 16 quantile bins per column"),

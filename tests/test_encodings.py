@@ -8,11 +8,12 @@ from sklearn.base import clone
 
 from bench.data import Data
 from bench.errors import UserError
-from bench.targets import load_targets
+from bench.targets import load_targets, parse_targets
 from bench.train import encode_member
 
 SEED = load_targets()["seed"]
-INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log", "power", "ple", "periodic"]
+INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log", "edges", "edges+log", "power", "ple",
+              "periodic"]
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +136,51 @@ def test_bad_input_is_a_clear_error(seed_draws):
         encoder.transform(torch.ones(2, 3, dtype=torch.float64))
     with pytest.raises(UserError, match="unknown encoding 'lg'"):
         build_input_encoder("product+lg", SEED)
+
+
+POLE = parse_targets("""[targets.pole]
+formula = "1/(g - 1) * v / w"
+[targets.pole.variables]
+g = { low = 1, high = 2 }
+v = { low = 1e2, high = 1e4, dist = "log-uniform" }
+a = { low = 0, high = 3, sign = "+-" }
+w = { low = "g", high = "2*g + 1" }
+""", "pole.toml")["pole"]
+
+
+def test_edges_measure_the_distance_to_each_uniform_range_end():
+    X = POLE.sample(3000, seed=0)[0]
+    encoder = build_input_encoder("edges", POLE).fit(X)
+    names = encoder.get_feature_names_out().tolist()
+    # v is log-uniform and a's low end is 0: neither adds a column; w's ends follow g, row by row
+    assert names == ["g", "v", "a", "w", "|g|−low", "|w|−low", "high−|g|", "high−|a|", "high−|w|"]
+    Z = encoder.transform(X)
+    g, a, w = X[:, 0], X[:, 2], X[:, 3]
+    torch.testing.assert_close(Z[:, 4:], torch.stack([g - 1, w - g, 2 - g, 3 - a.abs(), 2 * g + 1 - w], dim=1))
+    assert (a < 0).any()
+
+
+def test_edges_make_a_pole_at_a_range_end_linear_in_log_space():
+    X = POLE.sample(3000, seed=0)[0]
+    Z = build_input_encoder("edges+log", POLE).fit(X).transform(X)
+    log_y = torch.log(POLE.evaluate(X))
+    features = torch.cat([Z[:, [1, 3, 4]], torch.ones_like(Z[:, :1])], dim=1)  # log v, log w, log(g − 1)
+    fitted = torch.linalg.lstsq(features, log_y[:, None]).solution
+    assert float((features @ fitted)[:, 0].sub(log_y).abs().max()) < 1e-9
+
+
+def test_edges_are_clamped_at_zero_beyond_the_range():
+    X = POLE.sample(3000, seed=0)[0]
+    encoder = build_input_encoder("edges", POLE).fit(X)
+    outside = POLE.sample(500, seed=1, beyond=2.0)[0]
+    Z = encoder.transform(outside)
+    assert (Z[:, 4:] >= 0).all() and (Z[:, 4:] == 0).any()
+    torch.testing.assert_close(encoder.inverse_transform(Z), outside, rtol=0, atol=0)
+
+
+def test_edges_need_the_target_s_inputs():
+    with pytest.raises(ValueError, match="one column per declared variable"):
+        build_input_encoder("edges", POLE).fit(torch.ones(10, 2, dtype=torch.float64))
 
 
 def test_every_registered_encoding_is_covered():

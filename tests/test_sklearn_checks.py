@@ -15,7 +15,7 @@ ENCODERS = list({type(encoder): encoder for encoder in (encoding.build(TARGET) f
 
 def test_every_registered_encoder_class_is_checked():
     assert {type(e).__name__ for e in ENCODERS} == {"Identity", "MinMax", "Standard", "SignedLog", "Asinh",
-                                                     "Products", "Quantile", "Power", "PiecewiseLinear"}
+                                                     "Products", "Edges", "Quantile", "Power", "PiecewiseLinear"}
 
 
 # scikit-learn fits QuantileTransformer on fewer rows than its n_quantiles in these checks, and says so
