@@ -6,7 +6,8 @@ machine slows all three alike:
   ensemble   the same M models as one EnsembleMLP, one batched pass per step (what train_members does)
   ceiling    a large float32 matmul: the most this device does with the same arithmetic
 Both training rows run train_members' step (bench.step.TrainingStep: fused Adam, on CUDA a CUDA graph) on a
-synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, batch size and pool size.
+synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, batch size and pool size
+(--width and --batch-size change the first two; the table's name then says so).
 
 `--tuning` measures instead what the engine buys a tuning run: the same Optuna search (the seed target, the
 mlp's default search space, a few pipelines) once with each round's trials batched into ensembles, once one
@@ -48,6 +49,10 @@ def parser():
     p.add_argument("--steps", type=cli.positive_int, default=10, help="steps per model per round (default: 10)")
     p.add_argument("--rounds", type=cli.positive_int, default=20, help="measurement rounds (default: 20)")
     p.add_argument("--threads", type=cli.positive_int, default=2, help="CPU threads (default: 2)")
+    p.add_argument("--width", type=cli.positive_int, default=TrainConfig.width,
+                   help=f"hidden units per layer (default: {TrainConfig.width}, the mlp's)")
+    p.add_argument("--batch-size", type=cli.positive_int, default=TrainConfig.batch_size,
+                   help=f"rows per step (default: {TrainConfig.batch_size}, the mlp's)")
     p.add_argument("--tuning", action="store_true",
                    help="time a tuning search batched against one trial at a time instead (tuning-<device>.csv)")
     p.add_argument("--trials", type=cli.positive_int, default=16, help="with --tuning: trials per pipeline (default: 16)")
@@ -70,7 +75,7 @@ def seconds(fn, device):
 
 def measure(args, device):
     """One row per measurement (per-model, ensemble, ceiling) from its median seconds per round."""
-    config = TrainConfig()
+    config = TrainConfig(width=args.width, batch_size=args.batch_size)
     generator = torch.Generator().manual_seed(0)
     Z = torch.randn(config.train_size, args.members, INPUTS, generator=generator).to(device)
     t = torch.randn(config.train_size, args.members, generator=generator).to(device)
@@ -100,7 +105,8 @@ def measure(args, device):
     median = {name: statistics.median(ts) for name, ts in times.items()}
     samples = args.members * args.steps * config.batch_size
     train_flops = 3 * ensemble.model.flops_per_sample() * samples
-    rows = [{"measurement": name, "models": args.members, "model_samples_per_s": samples / median[name],
+    rows = [{"measurement": name, "models": args.members, "width": args.width, "batch_size": args.batch_size,
+             "model_samples_per_s": samples / median[name],
              "gflop_per_s": train_flops / median[name] / 1e9} for name in ("per-model", "ensemble")]
     rows.append({"measurement": f"ceiling ({size}^2 matmul)", "models": None, "model_samples_per_s": None,
                  "gflop_per_s": 2 * size**3 * reps / median["ceiling"] / 1e9})
@@ -164,9 +170,10 @@ def main(argv=None):
         return 0
     per_model, ensemble, _ = rows = measure(args, device)
     name = re.sub(r"[^a-z0-9]+", "-", ensemble["device"].lower()).strip("-")
-    out = Path(args.out) / f"throughput-{name}.csv"
+    default = (args.width, args.batch_size) == (TrainConfig.width, TrainConfig.batch_size)
+    out = Path(args.out) / f"throughput-{name}{'' if default else f'-width{args.width}-batch{args.batch_size}'}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).astype({"models": "Int64"}).to_csv(out, index=False)
+    pd.DataFrame(rows).astype({"models": "Int64", "width": "Int64", "batch_size": "Int64"}).to_csv(out, index=False)
     show(rows)
     print(f"device: {ensemble['device']}, torch {torch.__version__}; table written to {out}")
     speedup = ensemble["model_samples_per_s"] / per_model["model_samples_per_s"]

@@ -1,0 +1,25 @@
+"""bench.throughput's table: one row per measurement, the architecture named, bad sizes refused."""
+
+import pandas as pd
+import pytest
+
+from bench import throughput
+
+
+def test_a_small_measurement_writes_its_table(tmp_path, capsys):
+    argv = ["--members", "2", "--steps", "1", "--rounds", "1", "--width", "8", "--batch-size", "16", "--threads", "1",
+            "--out", str(tmp_path)]
+    assert throughput.main(argv) == 0
+    [table] = tmp_path.glob("throughput-*-width8-batch16.csv")
+    rows = pd.read_csv(table)
+    assert rows["measurement"].tolist()[:2] == ["per-model", "ensemble"]
+    assert rows.loc[:1, ["models", "width", "batch_size"]].values.tolist() == [[2, 8, 16], [2, 8, 16]]
+    assert (rows["gflop_per_s"] > 0).all() and rows["ceiling_share"].iloc[-1] == 1
+    assert "ensemble_speedup=" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--width", "--batch-size"])
+def test_a_size_below_one_is_refused(flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        throughput.main([flag, "0", "--out", str(tmp_path)])
+    assert stop.value.code == 2 and flag in capsys.readouterr().err and not any(tmp_path.iterdir())
