@@ -19,7 +19,7 @@ from baselines.sklearn_models import BASELINES, run_baseline
 from baselines.symbolic import run_gplearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
-from bench.train import run_mlp, without_polish
+from bench.train import LBFGS_SETTINGS, run_mlp
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
@@ -44,9 +44,11 @@ class Model:
 
 
 def _mlp_settings(config, train_size):
-    """Every TrainConfig field; the polish's only when it polishes, so runs without it keep their keys."""
+    """Every TrainConfig field; the polish's only when it polishes, the rollback's only when it is on, so runs
+    without them keep their keys."""
     settings = asdict(config) | ({"train_size": train_size} if train_size else {})
-    return settings if config.lbfgs_iters else without_polish(settings)
+    off = (() if config.lbfgs_iters else LBFGS_SETTINGS) + (() if config.rollback else ("rollback",))
+    return {k: v for k, v in settings.items() if k not in off}
 
 
 def _recipe_settings(config, train_size):

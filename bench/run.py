@@ -97,6 +97,8 @@ def train_config(args):
         raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")
     if config.lbfgs_iters < 0:
         raise UserError(f"--set lbfgs_iters={config.lbfgs_iters}: must be 0 (no polish) or more; fix the value")
+    if not (config.rollback == 0 or 1 < config.rollback < math.inf):
+        raise UserError(f"--set rollback={config.rollback}: must be 0 (never) or a factor above 1, e.g. 4; fix the value")
     if config.schedule not in ("cosine", "constant"):
         raise UserError(f"unknown schedule {config.schedule!r}; choose cosine or constant")
     from bench.model import ACTIVATIONS

@@ -155,7 +155,7 @@ def run_job(job, device, threads):
                   "rejected_share": result.get("rejected_share"), "val_median_rel_err": result.get("val_median_rel_err"),
                   "details": result.get("details"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        for key in ("kept_step", "steps_run"):
+        for key in ("kept_step", "steps_run", "rollbacks"):
             if key in result:
                 record[key] = result[key]
         if cell.tuning is not None:

@@ -19,11 +19,13 @@ from bench.step import TrainingStep
 
 MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
 LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows")  # after training; tuning trials never polish
+RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback")  # tuning trials never polish nor roll back; off: not in the key
+RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0}  # what a record without these settings ran with
 
 
-def without_polish(settings):
-    """`settings` without the L-BFGS polish's entries."""
-    return {k: v for k, v in settings.items() if k not in LBFGS_SETTINGS}
+def without_run_only(settings):
+    """`settings` without the entries only runs use (the L-BFGS polish and the rollback)."""
+    return {k: v for k, v in settings.items() if k not in RUN_ONLY_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class TrainConfig:
     eval_every: int = 250  # learning-curve resolution in steps (and in L-BFGS iterations)
     lbfgs_iters: int = 0  # L-BFGS iterations per member after Adam, full batch (bench.polish; 0: none)
     lbfgs_rows: int = 8_192  # the first this many pool rows are the polish's batch
+    rollback: float = 4.0  # a member whose validation error passes this multiple of its best goes back to its
+    # best weights and Adam state, at half its learning rate (0: never; see roll_back)
 
     @classmethod
     def field_names(cls):
@@ -130,29 +134,47 @@ def decode(members, encoded):
 
 
 class BestOnValidation:
-    """Each member's parameters at its lowest validation error so far, and the step they come from."""
+    """Each member's parameters (and optimizer state: `tensors`, all shaped (members, ...)) at its lowest
+    validation error so far, and the step they come from."""
 
-    def __init__(self, model):
-        self.params = [p.detach().clone() for p in model.parameters()]
+    def __init__(self, model, tensors=()):
+        self.live = [*model.parameters(), *tensors]
+        self.kept = [t.detach().clone() for t in self.live]
         self.error = torch.full((model.members,), torch.inf)
         self.step = [0] * model.members
         self.stale = 0  # evaluations since any member improved
 
     @torch.no_grad()
-    def update(self, model, errors, step):
+    def update(self, errors, step):
         errors = torch.as_tensor(errors, dtype=torch.float64)
         better = errors < self.error
         self.stale = 0 if bool(better.any()) else self.stale + 1
         self.error = torch.where(better, errors, self.error)
         self.step = [step if b else s for b, s in zip(better.tolist(), self.step)]
-        for kept, p in zip(self.params, model.parameters()):
-            mask = better.to(p.device).view((-1,) + (1,) * (p.ndim - 1))
-            kept.copy_(torch.where(mask, p, kept))
+        self._copy(self.kept, self.live, better)
 
     @torch.no_grad()
-    def restore(self, model):
-        for kept, p in zip(self.params, model.parameters()):
-            p.copy_(kept)
+    def restore(self, members=None):
+        """Put the kept tensors back, for every member or for those where `members` (a bool tensor) is True."""
+        self._copy(self.live, self.kept, torch.ones_like(self.error, dtype=torch.bool) if members is None else members)
+
+    @staticmethod
+    def _copy(targets, sources, members):
+        for target, source in zip(targets, sources):
+            mask = members.to(target.device).view((-1,) + (1,) * (target.ndim - 1))
+            target.copy_(torch.where(mask, source, target))
+
+
+def roll_back(best, errors, factor, lr):
+    """Members whose validation error passed `factor` × their best, or is no longer finite (a collapse: Adam at
+    too high a rate), go back to their best weights and Adam state, and continue at half their learning rate;
+    returns that mask. A member with no finite best yet has nothing to go back to."""
+    errors = torch.as_tensor(errors, dtype=torch.float64)
+    collapsed = torch.isfinite(best.error) & ~(errors <= factor * best.error)
+    if bool(collapsed.any()):
+        best.restore(collapsed)
+        lr.mul_(torch.where(collapsed.to(lr.device), 0.5, 1.0))
+    return collapsed
 
 
 def train_members(target, seed, members, data, config, device, periodic=False, hyper=None):
@@ -174,7 +196,9 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
     train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"),
                               value["lr"], value["weight_decay"])
     lr_factor = learning_rate_factor(config)
-    best = BestOnValidation(model)
+    optimizer = train_step.optimizer
+    best = BestOnValidation(model, [*optimizer.exp_avg, *optimizer.exp_avg_sq])
+    rollbacks = torch.zeros(len(members), dtype=torch.long)
     curves = [[] for _ in members]
     train_seconds, step = 0.0, 0
     for start in range(0, config.steps, config.eval_every):
@@ -189,10 +213,14 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
         for curve, error in zip(curves, errors):
             curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
                           "median_rel_err": error})
-        best.update(model, errors, step)
+        best.update(errors, step)
+        if config.rollback:
+            collapsed = roll_back(best, errors, config.rollback, optimizer.lr)
+            rollbacks += collapsed
+            train_step.first_bad_step.masked_fill_(collapsed.to(device), -1)  # back to finite weights: not diverged
         if config.patience and best.stale >= config.patience:
             break
-    best.restore(model)
+    best.restore()
     first_bad_step = train_step.first_bad_step.tolist()
     lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, step,
                            [bad >= 0 for bad in first_bad_step]) if config.lbfgs_iters else 0.0
@@ -218,7 +246,7 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
     }
     return [{"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
              "rejected_share": data.rejected, "val_median_rel_err": float(best.error[m]), "kept_step": best.step[m],
-             "steps_run": curves[m][-1]["step"],
+             "steps_run": curves[m][-1]["step"], **({"rollbacks": int(rollbacks[m])} if config.rollback else {}),
              **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, step)}
             for m, bad in enumerate(first_bad_step)]
 

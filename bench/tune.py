@@ -25,7 +25,7 @@ from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
 from bench.space import describe, draw
-from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members, without_polish
+from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members, without_run_only
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
@@ -65,7 +65,7 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
             done(1)
         return scores
-    config = TrainConfig(**without_polish(settings))  # trials never polish
+    config = TrainConfig(**without_run_only(settings))  # trials never polish nor roll back
     data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
     groups, cache = defaultdict(list), {}
     for i, ((encoding, _), params) in enumerate(asked):
@@ -172,7 +172,7 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         if not callable(model_space):
             model_space = {k: space.get(k, v) for k, v in model_space.items()}
         target = group[0].target
-        settings = without_polish(group[0].settings) | ({"steps": search_steps} if "steps" in group[0].settings else {})
+        settings = without_run_only(group[0].settings) | ({"steps": search_steps} if "steps" in group[0].settings else {})
         pipelines = list(dict.fromkeys((c.encoding, c.target_encoding) for c in group))
         shared = shares_architecture(model, model_space, shared_architecture)
         paths = {p: search_path(out, target, model, p, search_key(

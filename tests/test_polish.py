@@ -11,7 +11,7 @@ from bench.polish import load_member, member_copy, polish_member
 from bench.registry import MODELS
 from bench.report.markdown import budget_text
 from bench.targets import load_targets
-from bench.train import LBFGS_SETTINGS, TrainConfig, encode_member, run_mlp, train_members
+from bench.train import RUN_ONLY_SETTINGS, TrainConfig, encode_member, run_mlp, train_members
 
 SEED = load_targets()["seed"]
 SMALL = {"steps": 200, "eval_every": 50, "train_size": 4000, "val_size": 1000, "test_size": 1000, "width": 32,
@@ -67,12 +67,13 @@ def test_a_member_copy_round_trips_into_the_ensemble():
     torch.testing.assert_close(model(x)[0], other)  # the other member is untouched
 
 
-def test_runs_without_polish_keep_their_settings_and_keys():
-    plain = MODELS["mlp"].settings(TrainConfig(), None)
-    assert not set(LBFGS_SETTINGS) & set(plain) and plain == {k: v for k, v in asdict(TrainConfig()).items()
-                                                             if k not in LBFGS_SETTINGS}
+def test_runs_without_polish_or_rollback_keep_their_settings_and_keys():
+    plain = MODELS["mlp"].settings(TrainConfig(rollback=0), None)
+    assert not set(RUN_ONLY_SETTINGS) & set(plain) and plain == {k: v for k, v in asdict(TrainConfig()).items()
+                                                                if k not in RUN_ONLY_SETTINGS}
     polished = MODELS["mlp"].settings(TrainConfig(lbfgs_iters=500), None)
     assert polished["lbfgs_iters"] == 500 and polished["lbfgs_rows"] == TrainConfig.lbfgs_rows
+    assert polished["rollback"] == TrainConfig.rollback == 4  # on by default, so in every new record's key
 
 
 def test_a_polished_budget_names_both_optimizers():

@@ -52,7 +52,7 @@ def synthetic_records():
 def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
     """A tuned mlp run at a budget of `steps`, as bench.run --tune writes it."""
     r = record("mlp", encoding, target_encoding, seed, err, target=target)
-    r["config"]["settings"] |= {"steps": steps, "lr": 0.003, "width": 128}
+    r["config"]["settings"] |= {"steps": steps, "lr": 0.003, "width": 128, "rollback": 4.0}
     r["config"]["tuned"] = {"trials": 8, "search_steps": 100, "round_size": 8,
                             "space": {"lr": "log-uniform", "width": "one of 64, 128"}}
     r["key"] = config_key(r["config"])
@@ -384,3 +384,17 @@ def test_a_rebuilt_command_sets_the_polish_only_when_every_mlp_run_was_polished(
     polished["config"]["settings"] |= {"lbfgs_iters": 300, "lbfgs_rows": 8192}
     assert "lbfgs_iters=300" in sweeps.sweep_arguments([polished])
     assert not any("lbfgs" in word for word in sweeps.sweep_arguments([plain, polished]))
+
+
+def test_a_run_made_without_rollback_is_told_apart_and_rebuilt_with_it_off():
+    current = tuned_record("log", "asinh", 0, 400, 0.01)
+    older = tuned_record("log", "asinh", 0, 400, 0.02)
+    del older["config"]["settings"]["rollback"]  # records from before the rollback: it was off
+    older["key"] = config_key(older["config"])
+    assert not any("rollback" in word for word in sweeps.sweep_arguments([current]))
+    assert "rollback=0.0" in sweeps.sweep_arguments([older])
+    assert len(sweeps.command_groups([current, older])) == 2
+    command = ("--targets", "other", "--encodings", "log", "--target-encodings", "asinh", "--models", "mlp",
+               "--seeds", "1", "--steps", "400", "--tune", "8", "--tune-steps", "100")
+    sweep = sweeps.Sweep("tuned", (command,), 1)
+    assert sweeps.made_by(current, sweep, set()) and not sweeps.made_by(older, sweep, set())

@@ -9,6 +9,7 @@ from bench.encodings import TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.registry import MODELS
 from bench.report.frames import ENCODING_ORDER, ordered
+from bench.train import RUN_ONLY_OFF, RUN_ONLY_SETTINGS, TrainConfig
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,12 @@ QUICK_SWEEP = Sweep("quick", (
 
 def default_train_size(model):
     """The training draws a model uses when the sweep does not set them."""
-    from bench.train import TrainConfig
-
     return MODELS[model].settings(TrainConfig(), None)["train_size"] if model in MODELS else None
 
 
 def sweep_arguments(records):
     """bench.run arguments (without --out) rebuilt from the configs of records of one command (a tuned
     command's records share their search and budget: see command_groups)."""
-    from bench.train import LBFGS_SETTINGS, TrainConfig
-
     configs = [r["config"] for r in records]
     searched = set((records[0].get("tuning") or {}).get("params", {}))
     argv = ["--targets", ",".join(ordered([c["target"] for c in configs], [])),
@@ -77,11 +74,11 @@ def sweep_arguments(records):
             "--seeds", str(max(c["seed"] for c in configs) + 1)]
     defaults = TrainConfig()
 
-    def holds(config, key):  # an mlp record without the polish settings was not polished
-        return key in config["settings"] or (key in LBFGS_SETTINGS and config["model"] == "mlp")
+    def holds(config, key):  # an mlp record without the polish or rollback settings ran without them
+        return key in config["settings"] or (key in RUN_ONLY_SETTINGS and config["model"] == "mlp")
 
-    settings = {key: {c["settings"].get(key, getattr(defaults, key)) for c in configs if holds(c, key)}
-                for key in TrainConfig.field_names()}
+    settings = {key: {c["settings"].get(key, RUN_ONLY_OFF.get(key, getattr(defaults, key))) for c in configs
+                      if holds(c, key)} for key in TrainConfig.field_names()}
     for key in ("steps", "test_size"):
         if len(settings.get(key, ())) == 1:
             argv += [f"--{key.replace('_', '-')}", str(next(iter(settings[key])))]
@@ -111,8 +108,8 @@ def command_groups(records):
     for r in records:
         tuned = r["config"].get("tuned")
         settings = r["config"]["settings"]
-        key = "untuned" if tuned is None else json.dumps([tuned, settings.get("steps"), settings.get("lbfgs_iters", 0)],
-                                                          sort_keys=True)
+        key = "untuned" if tuned is None else json.dumps(
+            [tuned, settings.get("steps"), *(settings.get(k, off) for k, off in RUN_ONLY_OFF.items())], sort_keys=True)
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 
@@ -182,10 +179,12 @@ def made_by(record, sweep, untuned_keys):
     settings = record["config"]["settings"]
     for command in sweep.commands:
         args = parsed(command)
+        config = train_config(args)
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
                 and args.shared_architecture == ("architecture" in tuned)
                 and settings.get("steps") == args.steps
-                and settings.get("lbfgs_iters", 0) == train_config(args).lbfgs_iters and record["target"] in args.targets
+                and all(settings.get(k, off) == getattr(config, k) for k, off in RUN_ONLY_OFF.items())
+                and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
                 and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
             return True
