@@ -5,11 +5,13 @@ full batches goes below it (the Adam-then-L-BFGS habit of scientific machine lea
 recipe uses it too). torch's L-BFGS shares one line search and one curvature history across all the
 parameters it is given, which would couple the members, so each member is polished alone, as a one-member
 copy of the ensemble: a member polished in an ensemble matches the same member polished alone. Validation
-is scored every `eval_every` iterations; the member keeps its best weights, and polishing stops at the first
-chunk that does not improve on them.
+is scored every `eval_every` iterations; the member keeps its best weights, and polishing stops after
+`patience` chunks in a row that do not improve on them (L-BFGS often climbs for a few hundred iterations
+before it falls well below Adam's error), or when L-BFGS itself stalls.
 """
 
 import copy
+import math
 import time
 
 import torch
@@ -32,13 +34,13 @@ def load_member(model, member, single):
             p[member: member + 1].copy_(q)
 
 
-def polish_member(single, x, y, score, iterations, eval_every, start_error):
+def polish_member(single, x, y, score, iterations, eval_every, start_error, patience=1):
     """Polish the one-member model `single` on inputs x (1, n, width) and encoded targets y (1, n), scoring it
-    with `score(single)` (its validation error) every `eval_every` iterations. It ends with its best weights,
-    Adam's included (`start_error`); returns the curve points [(iterations, seconds, loss evaluations,
-    validation error)], the best point's iterations (0: Adam's weights kept) and its validation error. A
-    non-finite loss or error ends it like a chunk that does not improve. The loss is the plain squared error:
-    weight decay was Adam's regularizer, and validation guards the polish."""
+    with `score(single)` (its validation error) every `eval_every` iterations, until `patience` chunks in a
+    row do not improve. It ends with its best weights, Adam's included (`start_error`); returns the curve
+    points [(iterations, seconds, loss evaluations, validation error)], the best point's iterations (0:
+    Adam's weights kept) and its validation error. A non-finite loss or error ends it at once. The loss is
+    the plain squared error: weight decay was Adam's regularizer, and validation guards the polish."""
     optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
     first = next(iter(single.parameters()))
@@ -50,8 +52,8 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
         return loss
 
     best_params, best_error, best_iterations = [p.detach().clone() for p in single.parameters()], start_error, 0
-    points, seconds, done = [], 0.0, 0
-    while done < iterations:
+    points, seconds, done, stale = [], 0.0, 0, 0
+    while done < iterations and stale < patience:
         optimizer.param_groups[0]["max_iter"] = min(eval_every, iterations - done)
         tick = time.perf_counter()
         optimizer.step(closure)
@@ -60,10 +62,13 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error):
         progressed, done = state["n_iter"] - done, state["n_iter"]
         error = score(single)
         points.append((done, seconds, state["func_evals"], error))
-        if not error < best_error or progressed == 0:
-            break
-        best_error, best_iterations = error, done
-        best_params = [p.detach().clone() for p in single.parameters()]
+        if error < best_error:
+            best_error, best_iterations, stale = error, done, 0
+            best_params = [p.detach().clone() for p in single.parameters()]
+        else:
+            stale += 1
+        if progressed == 0 or not math.isfinite(error):
+            break  # L-BFGS stalled on its own tolerances, or the weights stopped being finite
     with torch.no_grad():
         for p, kept in zip(single.parameters(), best_params):
             p.copy_(kept)

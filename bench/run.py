@@ -91,7 +91,7 @@ def train_config(args):
             values[key] = getattr(args, key)
     config = TrainConfig(**values)
     problems = [k for k in ("steps", "batch_size", "width", "depth", "train_size", "val_size", "test_size",
-                            "eval_every", "lbfgs_rows") if getattr(config, k) <= 0] + (
+                            "eval_every", "lbfgs_rows", "lbfgs_patience") if getattr(config, k) <= 0] + (
         [] if 0 < config.lr < math.inf else ["lr"])
     if problems:
         raise UserError(f"{', '.join(problems)} must be positive; fix the value(s)")

@@ -18,14 +18,24 @@ from bench.polish import load_member, member_copy, polish_member
 from bench.step import TrainingStep
 
 MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
-LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows")  # after training; tuning trials never polish
+LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows", "lbfgs_patience")  # after training; tuning trials never polish
 RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback")  # tuning trials never polish nor roll back; off: not in the key
-RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0}  # what a record without these settings ran with
 
 
 def without_run_only(settings):
     """`settings` without the entries only runs use (the L-BFGS polish and the rollback)."""
     return {k: v for k, v in settings.items() if k not in RUN_ONLY_SETTINGS}
+
+
+def run_only_setting(settings, key):
+    """A run-only setting as an mlp record's run used it. A record lacks those that were off (no polish, no
+    rollback) and those older than it: before `lbfgs_patience`, a polish stopped at its first chunk that did
+    not improve."""
+    if key in settings:
+        return settings[key]
+    if key == "lbfgs_patience" and settings.get("lbfgs_iters"):
+        return 1
+    return {"lbfgs_iters": 0, "rollback": 0.0}.get(key, getattr(TrainConfig, key))
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class TrainConfig:
     eval_every: int = 250  # learning-curve resolution in steps (and in L-BFGS iterations)
     lbfgs_iters: int = 0  # L-BFGS iterations per member after Adam, full batch (bench.polish; 0: none)
     lbfgs_rows: int = 8_192  # the first this many pool rows are the polish's batch
+    lbfgs_patience: int = 4  # the polish stops after this many chunks of eval_every iterations without improving
     rollback: float = 4.0  # a member whose validation error passes this multiple of its best goes back to its
     # best weights and Adam state, at half its learning rate (0: never; see roll_back)
 
@@ -267,7 +278,7 @@ def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves,
             return validation_error(decode([member], predict(net, Z_val[:, m: m + 1]))[0].cpu().numpy(), y_val)
 
         points, kept, kept_error = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every,
-                                                 float(best.error[m]))
+                                                 float(best.error[m]), config.lbfgs_patience)
         load_member(model, m, single)
         start = curves[m][-1]
         for iterations, seconds, evaluations, error in points:

@@ -49,6 +49,7 @@ CASES = [  # (arguments, a fragment the one-line message must contain)
     (["--set", "lr=-1"], "lr must be positive"),
     (["--set", "lbfgs_iters=-5"], "must be 0 (no polish) or more"),
     (["--set", "lbfgs_rows=0"], "lbfgs_rows must be positive"),
+    (["--set", "lbfgs_patience=0"], "lbfgs_patience must be positive"),
     (["--set", "rollback=1"], "must be 0 (never) or a factor above 1"),
     (["--set", "rollback=-2"], "must be 0 (never) or a factor above 1"),
     (["--set", "rollback=inf"], "must be 0 (never) or a factor above 1"),

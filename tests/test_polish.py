@@ -40,6 +40,21 @@ def test_polish_keeps_the_adam_weights_when_validation_does_not_improve():
         assert torch.equal(p, q)
 
 
+def test_the_polish_waits_patience_chunks_for_validation_to_come_back_down():
+    model = EnsembleMLP([3], [1], MLPConfig(width=32, depth=2))
+    x, y = torch.randn(1, 512, 3), torch.randn(1, 512)  # noise: L-BFGS never converges in 60 iterations
+    errors, seen = iter([0.6, 0.7, 0.3, 0.35, 0.4, 0.45, 0.1]), []
+
+    def score(net):  # L-BFGS first climbs above Adam's 0.5, then falls below it
+        seen.append([p.detach().clone() for p in net.parameters()])
+        return next(errors)
+
+    points, kept, error = polish_member(model, x, y, score, iterations=100, eval_every=10, start_error=0.5, patience=3)
+    assert [e for *_, e in points] == [0.6, 0.7, 0.3, 0.35, 0.4, 0.45]  # three chunks without improving: stop
+    assert kept == points[2][0] > 0 and error == 0.3
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), seen[2]))  # the third chunk's weights
+
+
 def test_a_member_polished_in_an_ensemble_matches_it_polished_alone():
     config = TrainConfig(**SMALL | {"steps": 60, "eval_every": 20, "lbfgs_iters": 30, "lbfgs_rows": 1000})
     data = sample_data(SEED, 0, config.train_size, config.val_size, config.test_size, "cpu")

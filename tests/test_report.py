@@ -383,6 +383,9 @@ def test_a_rebuilt_command_sets_the_polish_only_when_every_mlp_run_was_polished(
     polished = tuned_record("log", "asinh", 1, 400, 0.001)
     polished["config"]["settings"] |= {"lbfgs_iters": 300, "lbfgs_rows": 8192}
     assert "lbfgs_iters=300" in sweeps.sweep_arguments([polished])
+    assert "lbfgs_patience=1" in sweeps.sweep_arguments([polished])  # polished before the patience: it was 1
+    polished["config"]["settings"]["lbfgs_patience"] = 4
+    assert not any("patience" in word for word in sweeps.sweep_arguments([polished]))
     assert not any("lbfgs" in word for word in sweeps.sweep_arguments([plain, polished]))
 
 

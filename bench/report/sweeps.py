@@ -9,7 +9,7 @@ from bench.encodings import TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.registry import MODELS
 from bench.report.frames import ENCODING_ORDER, ordered
-from bench.train import RUN_ONLY_OFF, RUN_ONLY_SETTINGS, TrainConfig
+from bench.train import RUN_ONLY_SETTINGS, TrainConfig, run_only_setting
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,12 @@ def sweep_arguments(records):
             "--seeds", str(max(c["seed"] for c in configs) + 1)]
     defaults = TrainConfig()
 
-    def holds(config, key):  # an mlp record without the polish or rollback settings ran without them
-        return key in config["settings"] or (key in RUN_ONLY_SETTINGS and config["model"] == "mlp")
+    def value(config, key):  # an mlp record lacks the run-only settings it ran without
+        return run_only_setting(config["settings"], key) if key in RUN_ONLY_SETTINGS else config["settings"].get(
+            key, getattr(defaults, key))
 
-    settings = {key: {c["settings"].get(key, RUN_ONLY_OFF.get(key, getattr(defaults, key))) for c in configs
-                      if holds(c, key)} for key in TrainConfig.field_names()}
+    settings = {key: {value(c, key) for c in configs if key in c["settings"] or (
+        key in RUN_ONLY_SETTINGS and c["model"] == "mlp")} for key in TrainConfig.field_names()}
     for key in ("steps", "test_size"):
         if len(settings.get(key, ())) == 1:
             argv += [f"--{key.replace('_', '-')}", str(next(iter(settings[key])))]
@@ -109,7 +110,7 @@ def command_groups(records):
         tuned = r["config"].get("tuned")
         settings = r["config"]["settings"]
         key = "untuned" if tuned is None else json.dumps(
-            [tuned, settings.get("steps"), *(settings.get(k, off) for k, off in RUN_ONLY_OFF.items())], sort_keys=True)
+            [tuned, settings.get("steps"), *(run_only_setting(settings, k) for k in RUN_ONLY_SETTINGS)], sort_keys=True)
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 
@@ -183,7 +184,7 @@ def made_by(record, sweep, untuned_keys):
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
                 and args.shared_architecture == ("architecture" in tuned)
                 and settings.get("steps") == args.steps
-                and all(settings.get(k, off) == getattr(config, k) for k, off in RUN_ONLY_OFF.items())
+                and all(run_only_setting(settings, k) == getattr(config, k) for k in RUN_ONLY_SETTINGS)
                 and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
                 and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
