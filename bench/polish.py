@@ -39,8 +39,9 @@ def polish_member(single, x, y, score, iterations, eval_every, start_error, pati
     with `score(single)` (its validation error) every `eval_every` iterations, until `patience` chunks in a
     row do not improve. It ends with its best weights, Adam's included (`start_error`); returns the curve
     points [(iterations, seconds, loss evaluations, validation error)], the best point's iterations (0:
-    Adam's weights kept) and its validation error. A non-finite loss or error ends it at once. The loss is
-    the plain squared error: weight decay was Adam's regularizer, and validation guards the polish."""
+    Adam's weights kept) and its validation error. A non-finite validation error, or a chunk in which L-BFGS
+    makes no iteration, ends it at once. The loss is the plain squared error: weight decay was Adam's
+    regularizer, and validation guards the polish."""
     optimizer = torch.optim.LBFGS(single.parameters(), lr=1, max_iter=eval_every, history_size=50,
                                   tolerance_grad=1e-12, tolerance_change=1e-15, line_search_fn="strong_wolfe")
     first = next(iter(single.parameters()))

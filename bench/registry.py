@@ -19,7 +19,7 @@ from baselines.sklearn_models import BASELINES, run_baseline
 from baselines.symbolic import run_gplearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
-from bench.train import LBFGS_SETTINGS, run_mlp
+from bench.train import LBFGS_SETTINGS, RUN_ONLY_OFF, run_mlp
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
@@ -47,7 +47,8 @@ def _mlp_settings(config, train_size):
     """Every TrainConfig field; the polish's only when it polishes, the rollback's only when it is on, so runs
     without them keep their keys."""
     settings = asdict(config) | ({"train_size": train_size} if train_size else {})
-    off = (() if config.lbfgs_iters else LBFGS_SETTINGS) + (() if config.rollback else ("rollback",))
+    off = {k for k, value in RUN_ONLY_OFF.items() if getattr(config, k) == value}
+    off |= set(LBFGS_SETTINGS) if "lbfgs_iters" in off else set()
     return {k: v for k, v in settings.items() if k not in off}
 
 

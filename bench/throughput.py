@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 
 from bench import cli
+from bench.errors import UserError
 from bench.model import EnsembleMLP
 from bench.step import WARMUP_STEPS, TrainingStep
 from bench.train import TrainConfig, device_name, synchronize
@@ -155,6 +156,9 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     device = cli.resolve_device(args.device)
     if args.tuning:
+        if (args.width, args.batch_size) != (TrainConfig.width, TrainConfig.batch_size):
+            raise UserError("--width and --batch-size size the ensemble measurement; --tuning searches the mlp's "
+                            "own space (drop them, or drop --tuning)")
         rows = tuning_speed(args, device)
         name = re.sub(r"[^a-z0-9]+", "-", rows[0]["device"].lower()).strip("-")
         out = Path(args.out) / f"tuning-{name}.csv"

@@ -22,20 +22,29 @@ LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows", "lbfgs_patience")  # after traini
 RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback")  # tuning trials never polish nor roll back; off: not in the key
 
 
+RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0}  # the values that turn them off: left out of a record's key
+
+
 def without_run_only(settings):
     """`settings` without the entries only runs use (the L-BFGS polish and the rollback)."""
     return {k: v for k, v in settings.items() if k not in RUN_ONLY_SETTINGS}
 
 
 def run_only_setting(settings, key):
-    """A run-only setting as an mlp record's run used it. A record lacks those that were off (no polish, no
-    rollback) and those older than it: before `lbfgs_patience`, a polish stopped at its first chunk that did
-    not improve."""
+    """A run-only setting as the mlp run with these `settings` (a record's) used it. Settings lack those that
+    were off (no polish, no rollback) and those older than them: before `lbfgs_patience`, a polish stopped
+    at its first chunk that did not improve."""
     if key in settings:
         return settings[key]
     if key == "lbfgs_patience" and settings.get("lbfgs_iters"):
         return 1
-    return {"lbfgs_iters": 0, "rollback": 0.0}.get(key, getattr(TrainConfig, key))
+    return RUN_ONLY_OFF.get(key, getattr(TrainConfig, key))
+
+
+def config_from(settings):
+    """The TrainConfig that mlp `settings` (as hashed into a record) stand for: a run-only setting they lack
+    was off, not at its default."""
+    return TrainConfig(**{k: run_only_setting(settings, k) for k in RUN_ONLY_SETTINGS} | settings)
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,8 @@ class BestOnValidation:
 def roll_back(best, errors, factor, lr):
     """Members whose validation error passed `factor` × their best, or is no longer finite (a collapse: Adam at
     too high a rate), go back to their best weights and Adam state, and continue at half their learning rate;
-    returns that mask. A member with no finite best yet has nothing to go back to."""
+    returns that mask. A member with no finite best yet has nothing to go back to. (Adam's step count is shared
+    by the members and goes on: past the first few steps its bias correction is 1 either way.)"""
     errors = torch.as_tensor(errors, dtype=torch.float64)
     collapsed = torch.isfinite(best.error) & ~(errors <= factor * best.error)
     if bool(collapsed.any()):
@@ -300,7 +310,7 @@ def device_name(device):
 def run_mlp(target, seed, cells, settings, device):
     """The `mlp` model's job: every cell trained as one ensemble. A cell is (encoding, target encoding), or
     (encoding, target encoding, its own values of MEMBER_SETTINGS) when its settings were tuned."""
-    config = TrainConfig(**settings)
+    config = config_from(settings)
     data = sample_data(target, seed, config.train_size, config.val_size, config.test_size, device)
     hyper = [cell[2] if len(cell) > 2 else {} for cell in cells]
     results, members, slots, cache = [None] * len(cells), [], [], {}

@@ -25,7 +25,7 @@ from bench.encodings import uses_periodic
 from bench.records import config_key, write_json
 from bench.registry import MODELS
 from bench.space import describe, draw
-from bench.train import MEMBER_SETTINGS, TrainConfig, encode_member, train_members, without_run_only
+from bench.train import MEMBER_SETTINGS, config_from, encode_member, train_members, without_run_only
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
@@ -65,7 +65,7 @@ def run_trials(target, model, asked, settings, device, batched=True, done=lambda
             scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
             done(1)
         return scores
-    config = TrainConfig(**without_run_only(settings))  # trials never polish nor roll back
+    config = config_from(without_run_only(settings))  # trials never polish nor roll back
     data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
     groups, cache = defaultdict(list), {}
     for i, ((encoding, _), params) in enumerate(asked):

@@ -27,6 +27,7 @@ class Encoding:
     description: str
     needs_products: bool = False
     mlp_only: bool = False  # part of the mlp's first layer (periodic): no scikit-learn baseline can take it
+    reads_raw_inputs: bool = False  # computes from the inputs as drawn (products, ranges): first in a spec
 
 
 INPUT_ENCODINGS = {
@@ -36,9 +37,11 @@ INPUT_ENCODINGS = {
     "log": Encoding(lambda target: SignedLog(), "standardized log|x|, plus a sign channel where x can be <= 0"),
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(x / median|x|): a signed log"),
     "product": Encoding(lambda target: Products(target.product_exponents(), target.names),
-                        "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True),
+                        "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True,
+                        reads_raw_inputs=True),
     "edges": Encoding(lambda target: Edges(target), "inputs plus each uniformly drawn input's distance to the "
-                      "ends of its range (use as edges+log: a pole at a range's end becomes linear)"),
+                      "ends of its range (use as edges+log: a pole at a range's end becomes linear)",
+                      reads_raw_inputs=True),
     "quantile": Encoding(lambda target: Quantile(), "each column through its training CDF to a standard normal"),
     "power": Encoding(lambda target: Power(), "Yeo-Johnson power transform, standardized"),
     "ple": Encoding(lambda target: PiecewiseLinear(), "piecewise-linear encoding on 16 quantile bins per column"),
@@ -56,10 +59,15 @@ TARGET_ENCODINGS = {
 
 def check_input_encoding(spec):
     """Raise UserError unless every part of `spec` ('log' or 'product+log') is registered."""
-    for part in spec.split("+"):
+    parts = spec.split("+")
+    for part in parts:
         if part not in INPUT_ENCODINGS:
             raise UserError(f"unknown encoding {part!r}; choose from {', '.join(INPUT_ENCODINGS)} "
                             "(join several with '+', e.g. product+log)")
+    for part in parts[1:]:
+        if INPUT_ENCODINGS[part].reads_raw_inputs:
+            raise UserError(f"encoding {spec!r}: {part} reads the inputs as drawn, so it must come first; "
+                            f"write {'+'.join([part] + [p for p in parts if p != part])}")
 
 
 def needs_products(spec):

@@ -8,6 +8,7 @@ column: its log already measures its distance to both ends. An end at 0 adds not
 import torch
 
 from .base import TensorTransformer
+from .product import FLOAT32_MAX
 
 
 class Edges(TensorTransformer):
@@ -21,8 +22,10 @@ class Edges(TensorTransformer):
         self.target = target
 
     def _fit(self, X):
-        declared = 0 if self.target is None else len(self.target.variables)
-        if self.target is None or X.shape[1] < declared:
+        if self.target is None:
+            raise ValueError("Edges: no target to read the ranges from; build it with Edges(target)")
+        declared = len(self.target.variables)
+        if X.shape[1] < declared:
             raise ValueError(f"Edges: got {X.shape[1]} feature(s) for {declared} declared variable(s); fit it on the "
                              "target's inputs, one column per declared variable")
         low, high = self._bounds(X)
@@ -38,7 +41,9 @@ class Edges(TensorTransformer):
         magnitude = X.abs()
         distances = [magnitude[:, self.low_columns_] - low[:, self.low_columns_],
                      high[:, self.high_columns_] - magnitude[:, self.high_columns_]]
-        return torch.cat([X, *(d.clamp(min=0) for d in distances)], dim=1)
+        # a bound written as an expression may be NaN or inf on rows drawn beyond the domain: keep every value finite
+        extra = torch.nan_to_num(torch.cat(distances, dim=1).clamp(min=0), nan=0.0, posinf=FLOAT32_MAX)
+        return torch.cat([X, extra], dim=1)
 
     def _inverse(self, Z):
         return Z[:, : self.n_features_in_]

@@ -1,5 +1,7 @@
 """Encoders: round trips, fitted on the training split only, finite everywhere, numpy and tensors alike."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -178,9 +180,21 @@ def test_edges_are_clamped_at_zero_beyond_the_range():
     torch.testing.assert_close(encoder.inverse_transform(Z), outside, rtol=0, atol=0)
 
 
-def test_edges_need_the_target_s_inputs():
+def test_edges_need_the_target_s_inputs_and_come_first():
     with pytest.raises(ValueError, match="one column per declared variable"):
         build_input_encoder("edges", POLE).fit(torch.ones(10, 2, dtype=torch.float64))
+    for spec, fix in [("log+edges", "edges+log"), ("standard+product", "product+standard")]:
+        with pytest.raises(UserError, match=re.escape(f"must come first; write {fix}")):
+            build_input_encoder(spec, POLE)
+
+
+def test_edges_stay_finite_where_an_expression_bound_is_not():
+    target = parse_targets('[targets.t]\nformula = "a*b"\n[targets.t.variables]\na = { low = 1, high = 2 }\n'
+                           'b = { low = "1/(a - 1)", high = "2/(a - 1)" }\n', "t.toml")["t"]
+    X = target.sample(500, seed=0)[0]
+    encoder = build_input_encoder("edges", target).fit(X)
+    Z = encoder.transform(torch.tensor([[1.0, 5.0]], dtype=torch.float64))  # a = 1: the bounds of b are inf
+    assert torch.isfinite(Z).all()
 
 
 def test_every_registered_encoding_is_covered():

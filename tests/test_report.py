@@ -355,6 +355,18 @@ def test_a_tuned_command_of_a_built_in_sweep_claims_its_runs_before_its_searches
     assert sweeps.unfinished(sweep, ours, tmp_path)  # its search is not stored: not complete
 
 
+def test_a_tuned_command_claims_its_other_models_runs_and_keeps_them_with_its_mlp_runs():
+    command = ("--targets", "other", "--encodings", "log", "--target-encodings", "asinh", "--models", "mlp,hgb",
+               "--seeds", "1", "--steps", "400", "--tune", "8", "--tune-steps", "100")
+    sweep = sweeps.Sweep("tuned", (command,), 1)
+    mlp = tuned_record("log", "asinh", 0, 400, 0.01)
+    hgb = tuned_record("log", "asinh", 0, 400, 0.02)
+    hgb["model"] = hgb["config"]["model"] = "hgb"
+    del hgb["config"]["settings"]["rollback"]  # only the mlp has run-only settings
+    assert sweeps.made_by(hgb, sweep, set()) and sweeps.made_by(mlp, sweep, set())
+    assert len(sweeps.command_groups([mlp, hgb])) == 1
+
+
 def test_when_another_model_wins_the_headline_also_names_the_best_shared_mlp():
     records = [record("signomial", "raw", "none", seed, 1e-12) for seed in range(2)] + [
         record("mlp", "log", "asinh", seed, 0.01) for seed in range(2)] + [

@@ -7,6 +7,7 @@ import torch
 from bench import train
 from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
+from bench.registry import MODELS
 from bench.targets import load_targets
 from bench.train import BestOnValidation, TrainConfig, encode_member, roll_back, train_members
 
@@ -62,3 +63,17 @@ def test_a_collapsed_member_is_rolled_back_and_the_others_are_untouched(monkeypa
     assert rolled[1]["metrics"]["median_rel_err"] < plain[1]["metrics"]["median_rel_err"]
     errors = [[(p["step"], p["median_rel_err"]) for p in result[0]["curve"]] for result in (plain, rolled)]
     assert errors[0] == errors[1] and rolled[0]["metrics"] == plain[0]["metrics"]
+
+
+def test_a_run_asked_for_no_rollback_gets_none(monkeypatch):
+    seen = []
+    train_members_ = train.train_members
+    monkeypatch.setattr(train, "train_members", lambda *args, **kwargs: seen.append(args[4]) or
+                        train_members_(*args, **kwargs))
+    settings = MODELS["mlp"].settings(TrainConfig(**SMALL | {"steps": 50, "rollback": 0}), None)
+    assert "rollback" not in settings  # off: left out of the key, as in records made before it existed
+    [result] = train.run_mlp(SEED, 0, [("log", "asinh")], settings, "cpu")
+    assert seen[0].rollback == 0 and "rollbacks" not in result
+    [result] = train.run_mlp(SEED, 0, [("log", "asinh")], MODELS["mlp"].settings(TrainConfig(**SMALL | {"steps": 50}),
+                                                                                  None), "cpu")
+    assert seen[1].rollback == 4 and result["rollbacks"] == 0

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from bench import throughput
+from bench import cli, throughput
 
 
 def test_a_small_measurement_writes_its_table(tmp_path, capsys):
@@ -23,3 +23,8 @@ def test_a_size_below_one_is_refused(flag, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         throughput.main([flag, "0", "--out", str(tmp_path)])
     assert stop.value.code == 2 and flag in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+def test_sizes_with_tuning_are_refused(tmp_path, capsys):
+    assert cli.main_guard(lambda: throughput.main(["--tuning", "--width", "32", "--out", str(tmp_path)])) == 2
+    assert "--width and --batch-size" in capsys.readouterr().err and not any(tmp_path.iterdir())

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import cli, registry
+from bench import cli, registry, tune
 from bench.data import derive_seed
 from bench.registry import MODELS, Model
 from bench.run import main
@@ -50,6 +50,16 @@ def test_a_search_never_draws_the_test_set(monkeypatch, model, space):
     settings = MODELS[model].settings(TrainConfig(**TINY), 2000)
     search(SEED, model, [("log", "asinh")], settings, space, 2, "cpu", progress=False)
     assert derive_seed(TUNING_SEED, "test") not in drawn and derive_seed(TUNING_SEED, "val") in drawn
+
+
+def test_trials_never_polish_nor_roll_back(monkeypatch):
+    seen = []
+    train = tune.train_members
+    monkeypatch.setattr(tune, "train_members", lambda *args, **kwargs: seen.append(args[4]) or train(*args, **kwargs))
+    settings = MODELS["mlp"].settings(TrainConfig(**TINY, lbfgs_iters=50), None)
+    assert settings["rollback"] == 4 and settings["lbfgs_iters"] == 50  # what a polished run with rollback holds
+    search(SEED, "mlp", [("log", "asinh")], settings, {"lr": LogUniform(1e-3, 1e-2)}, 2, "cpu", progress=False)
+    assert seen and all(config.rollback == 0 and config.lbfgs_iters == 0 for config in seen)
 
 
 def test_batched_trials_score_as_trials_trained_one_at_a_time():

@@ -143,7 +143,9 @@ TUNING_NOTE = (
 LADDER_NOTE = (
     "The finalists of each search retrained with the same tuned settings at larger budgets (geometric means "
     "over seeds, test set). A budget `4,000 + 3,000 L-BFGS` is 4,000 Adam steps, then up to 3,000 full-batch "
-    "L-BFGS iterations per member, stopped when validation stops improving (`bench/polish.py`). Agreement: "
+    "L-BFGS iterations per member, stopped after `lbfgs_patience` evaluations in a row without a better "
+    "validation error; each member keeps its best weights (`bench/polish.py`). With `rollback`, a member whose "
+    "validation error collapses during Adam goes back to its best weights at half its learning rate. Agreement: "
     "Kendall's tau between the pipelines' errors at the smallest budget and the largest that more than one "
     "pipeline reached, over the pipelines run at both; a tau near 1 says a quick sweep ranks like a long one.")
 CONVERGENCE_NOTE = (

@@ -103,14 +103,21 @@ def sweep_arguments(records):
     return argv
 
 
+def run_only(record):
+    """The run-only settings (polish, rollback) of an mlp record's run. Other models have none: they get the
+    defaults, so they group with the mlp runs of a command that leaves these settings alone."""
+    settings = record["config"]["settings"]
+    return [run_only_setting(settings, k) if record["model"] == "mlp" else getattr(TrainConfig, k)
+            for k in RUN_ONLY_SETTINGS]
+
+
 def command_groups(records):
     """The records split by the command that made them: untuned runs together, tuned runs by search and budget."""
     groups = {}
     for r in records:
         tuned = r["config"].get("tuned")
         settings = r["config"]["settings"]
-        key = "untuned" if tuned is None else json.dumps(
-            [tuned, settings.get("steps"), *(run_only_setting(settings, k) for k in RUN_ONLY_SETTINGS)], sort_keys=True)
+        key = "untuned" if tuned is None else json.dumps([tuned, settings.get("steps"), *run_only(r)], sort_keys=True)
         groups.setdefault(key, []).append(r)
     return list(groups.values())
 
@@ -184,7 +191,7 @@ def made_by(record, sweep, untuned_keys):
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
                 and args.shared_architecture == ("architecture" in tuned)
                 and settings.get("steps") == args.steps
-                and all(run_only_setting(settings, k) == getattr(config, k) for k in RUN_ONLY_SETTINGS)
+                and (record["model"] != "mlp" or run_only(record) == [getattr(config, k) for k in RUN_ONLY_SETTINGS])
                 and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
                 and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
