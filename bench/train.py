@@ -20,8 +20,6 @@ from bench.step import TrainingStep
 MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
 LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows", "lbfgs_patience")  # after training; tuning trials never polish
 RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback")  # tuning trials never polish nor roll back; off: not in the key
-
-
 RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0}  # the values that turn them off: left out of a record's key
 
 
@@ -218,7 +216,7 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
                               value["lr"], value["weight_decay"])
     lr_factor = learning_rate_factor(config)
     optimizer = train_step.optimizer
-    best = BestOnValidation(model, [*optimizer.exp_avg, *optimizer.exp_avg_sq])
+    best = BestOnValidation(model, [*optimizer.exp_avg, *optimizer.exp_avg_sq] if config.rollback else ())
     rollbacks = torch.zeros(len(members), dtype=torch.long)
     curves = [[] for _ in members]
     train_seconds, step = 0.0, 0

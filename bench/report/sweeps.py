@@ -176,22 +176,28 @@ def parsed(command):
     return parser().parse_args(list(command))
 
 
+@cache
+def command_run_only(command):
+    """The run-only settings (polish, rollback) of a built-in sweep's command, in RUN_ONLY_SETTINGS order."""
+    from bench.run import train_config
+
+    config = train_config(parsed(command))
+    return [getattr(config, k) for k in RUN_ONLY_SETTINGS]
+
+
 def made_by(record, sweep, untuned_keys):
     """Whether `sweep` plans this record: its key for untuned commands; for tuned ones (whose settings depend
     on searches that may not be stored yet) the same pipeline, seed, budget and search."""
     tuned = record["config"].get("tuned")
     if tuned is None:
         return record.get("key") in untuned_keys
-    from bench.run import train_config
-
     settings = record["config"]["settings"]
     for command in sweep.commands:
         args = parsed(command)
-        config = train_config(args)
         if (args.tune == tuned["trials"] and (args.tune_steps or args.steps) == tuned["search_steps"]
                 and args.shared_architecture == ("architecture" in tuned)
                 and settings.get("steps") == args.steps
-                and (record["model"] != "mlp" or run_only(record) == [getattr(config, k) for k in RUN_ONLY_SETTINGS])
+                and (record["model"] != "mlp" or run_only(record) == command_run_only(command))
                 and record["target"] in args.targets
                 and record["model"] in args.models and record["encoding"] in args.encodings
                 and record["target_encoding"] in args.target_encodings and record["seed"] < args.seeds):
