@@ -9,8 +9,7 @@ row starts from the asker's initial weights and sees the asker's batches: nothin
 
 from dataclasses import dataclass, replace
 
-from baselines.signomial import Recipe, fit, recipe_result
-from bench.data import sample_data
+from baselines.signomial import Recipe, Rows, fit
 
 ASKER = Recipe()
 
@@ -69,9 +68,19 @@ def model_for(recipe):
     return next(name for name, candidate in LADDER.items() if candidate == recipe)
 
 
-def run_rung(target, seed, cells, settings, device):
-    """Train one ladder row (its recipe is in `settings`); it takes the single cell (raw, none)."""
-    recipe = Recipe.from_settings(settings)
-    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    fitted, curve, seconds, samples, diverged_at = fit(recipe, target, seed, data, settings, device)
-    return [recipe_result(fitted.predict, curve, seconds, samples, diverged_at, target, data, device) for _ in cells]
+class LadderRow:
+    """One ladder row (its recipe is in `settings`) as the protocol's estimator, on the raw inputs and y."""
+
+    def __init__(self, settings, context):
+        self.settings, self.context = settings, context
+
+    def fit(self, X, y, X_val, y_val):
+        c = self.context
+        self.fitted_, curve, seconds, samples, diverged_at = fit(Recipe.from_settings(self.settings), c.target, c.seed,
+                                                                 Rows(X, y, X_val, y_val), self.settings, c.device)
+        self.report_ = {"curve": curve, "diverged_at_step": diverged_at, "last_step": curve[-1]["step"] if curve else None,
+                        "train_samples": samples, "train_seconds": seconds}
+        return self
+
+    def predict(self, X):
+        return self.fitted_.predict(X)

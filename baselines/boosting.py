@@ -7,15 +7,14 @@ come with the `sota` extra, and the registry must load without them.
 """
 
 from dataclasses import dataclass
-from functools import partial
 from math import exp
 
 import torch
 
-from baselines.encoded import Fitted, model_settings, run_cells
 from bench.data import derive_seed
+from bench.device import device_name
 
-BUDGET = ("n_estimators", "early_stopping_rounds")  # settings that are not the library's tree parameters
+SIZES = ("train_size", "val_size", "test_size")  # settings every model has; the rest are the model's own
 
 
 @dataclass(frozen=True)
@@ -23,7 +22,7 @@ class Booster:
     module: str  # what it imports (the registry checks that it is installed)
     defaults: dict  # its key hyperparameters (the library's defaults) and our budget
     space: object  # (optuna trial) -> overrides of `defaults`
-    fit: object  # (params, threads, seed, split) -> Fitted
+    fit: object  # (params, threads, seed, X, y, X_val, y_val) -> (fitted library model, details)
     description: str
 
 
@@ -67,29 +66,28 @@ def _catboost_space(trial):
             "bagging_temperature": trial.suggest_float("bagging_temperature", 0.0, 1.0)}
 
 
-def _fit_xgboost(params, threads, seed, split):
+def _fit_xgboost(params, threads, seed, X, y, X_val, y_val):
     from xgboost import XGBRegressor
     model = XGBRegressor(**params, tree_method="hist", n_jobs=threads, random_state=seed)
-    model.fit(split.Z_train, split.t_train, eval_set=[(split.Z_val, split.t_val)], verbose=False)
-    return Fitted(model, details={"best_iteration": int(model.best_iteration), "threads": threads})
+    model.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
+    return model, {"best_iteration": int(model.best_iteration)}
 
 
-def _fit_lightgbm(params, threads, seed, split):
+def _fit_lightgbm(params, threads, seed, X, y, X_val, y_val):
     from lightgbm import LGBMRegressor, early_stopping
     rounds = params.pop("early_stopping_rounds")
     model = LGBMRegressor(**params, n_jobs=threads, random_state=seed, verbose=-1)
-    model.fit(split.Z_train, split.t_train, eval_X=split.Z_val, eval_y=split.t_val,
-              callbacks=[early_stopping(rounds, verbose=False)])
-    return Fitted(model, details={"best_iteration": int(model.best_iteration_), "threads": threads})
+    model.fit(X, y, eval_X=X_val, eval_y=y_val, callbacks=[early_stopping(rounds, verbose=False)])
+    return model, {"best_iteration": int(model.best_iteration_)}
 
 
-def _fit_catboost(params, threads, seed, split):
+def _fit_catboost(params, threads, seed, X, y, X_val, y_val):
     from catboost import CatBoostRegressor
     model = CatBoostRegressor(**params, thread_count=threads, random_seed=seed, verbose=False,
                               allow_writing_files=False)
-    model.fit(split.Z_train, split.t_train, eval_set=(split.Z_val, split.t_val), use_best_model=True)
-    return Fitted(model, details={"best_iteration": int(model.get_best_iteration()), "threads": threads,
-                                  "learning_rate": float(model.get_all_params()["learning_rate"])})
+    model.fit(X, y, eval_set=(X_val, y_val), use_best_model=True)
+    return model, {"best_iteration": int(model.get_best_iteration()),
+                   "learning_rate": float(model.get_all_params()["learning_rate"])}
 
 
 BOOSTERS = {
@@ -106,16 +104,30 @@ BOOSTERS = {
 }
 
 
+def model_settings(settings):
+    """The settings that belong to the model itself (its hyperparameters and budget), without the data sizes."""
+    return {key: value for key, value in settings.items() if key not in SIZES}
+
+
 def booster_settings(name, config, train_size):
     return {"train_size": train_size or 100_000, "val_size": config.val_size, "test_size": config.test_size,
             **BOOSTERS[name].defaults}
 
 
-def _fit(name, split, settings, seed, device):
-    threads = torch.get_num_threads()  # the sweep's thread budget for this job
-    return BOOSTERS[name].fit(model_settings(settings), threads, derive_seed(seed, "init", name), split)
+class BoostedTrees:
+    """One boosting library as the protocol's estimator: it stops early on the validation rows (its own loss on
+    the encoded target) and fits on the CPU, with the sweep's thread budget for this job."""
 
+    def __init__(self, name, settings, seed):
+        self.name, self.settings, self.seed = name, settings, seed
 
-def run_booster(name, target, seed, cells, settings, device):
-    """Fit and score each cell on the CPU (data drawn on `device`, like every model's)."""
-    return run_cells(partial(_fit, name), target, seed, cells, settings, device, fit_device="cpu")
+    def fit(self, X, y, X_val, y_val):
+        threads = torch.get_num_threads()
+        params = model_settings(self.settings)
+        self.model_, details = BOOSTERS[self.name].fit(params, threads, derive_seed(self.seed, "init", self.name),
+                                                      X, y, X_val, y_val)
+        self.report_ = {"details": details | {"threads": threads}, "device": device_name("cpu")}
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)

@@ -14,12 +14,10 @@ import time
 
 import numpy as np
 import torch
-from bench.encodings import build_input_encoder
 from torch import nn
 
-from bench.data import derive_seed, sample_data
-from bench.metrics import convergence, outcome, validation_error
-from bench.train import device_name, synchronize
+from bench.data import derive_seed
+from bench.device import synchronize
 
 HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE = 16, 1, 1e-2, 0.1, 1000
 ASKER_BATCH, ANSWER_BATCH = 1000, 64
@@ -53,61 +51,56 @@ class AnswerNet(nn.Module):
         return self.sequential_layers(x)[:, 0]
 
 
-def run_recipe(model, target, seed, cells, settings, device):
-    """Train the recipe once per cell (encoding); fresh batches each step, as in the question."""
-    return [_train_recipe(model, target, seed, encoding, settings, device) for encoding, _ in cells]
+class Recipe:
+    """`seed-asker` or `seed-answer` as the protocol's estimator. Like the question's loops, it trains on fresh
+    draws from the formula every step (encoded by the cell's fitted input encoder), not on the pool; the
+    validation rows give its learning curve; it keeps its last weights."""
 
+    def __init__(self, model, settings, context):
+        self.model, self.settings, self.context = model, settings, context
 
-def _train_recipe(model, target, seed, encoding, settings, device):
-    steps, eval_every = settings["steps"], settings["eval_every"]
-    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    encoder = build_input_encoder(encoding, target).fit(data.X_train)
-    torch.manual_seed(derive_seed(seed, "init", model))
-    if model == "seed-asker":
-        net, batch_size = CustomNet(data.X_test.shape[1]).to(device), ASKER_BATCH
-    else:
-        net, batch_size = AnswerNet(encoder.transform(data.X_test[:1]).shape[1]).to(device), ANSWER_BATCH
-    optimizer = torch.optim.Adam(net.parameters(), lr=LR)
-    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=PLATEAU_FACTOR,
-                                                         patience=PLATEAU_PATIENCE)
-    Z_val, Z_test = encoder.transform(data.X_val).float(), encoder.transform(data.X_test).float()
-    y_val = data.y_val.cpu().numpy()
-    curve, train_seconds, diverged_at = [], 0.0, None
-    for start in range(0, steps, eval_every):
-        synchronize(device)
-        tick = time.perf_counter()
-        for step in range(start + 1, min(start + eval_every, steps) + 1):
-            X, y, _ = target.sample(batch_size, derive_seed(seed, "batch", step), device)
-            prediction = net(encoder.transform(X).float())
-            if model == "seed-asker":
-                loss = nn.functional.l1_loss((prediction - y.float()) / target.evaluate_scale(X).float(),
-                                             torch.zeros_like(prediction))
-            else:
-                loss = nn.functional.mse_loss(prediction, y.float())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            loss_value = loss.item()  # the asker's loop reads the loss every step too
-            plateau.step(loss_value)
-            if not np.isfinite(loss_value):
-                diverged_at = step
+    def fit(self, X, y, X_val, y_val):
+        model, context = self.model, self.context
+        target, seed, device, encoder = context.target, context.seed, context.device, context.split.input_encoder
+        steps, eval_every = self.settings["steps"], self.settings["eval_every"]
+        torch.manual_seed(derive_seed(seed, "init", model))
+        if model == "seed-asker":
+            net, batch_size = CustomNet(X.shape[1]).to(device), ASKER_BATCH
+        else:
+            net, batch_size = AnswerNet(X.shape[1]).to(device), ANSWER_BATCH
+        self.net_ = net
+        optimizer = torch.optim.Adam(net.parameters(), lr=LR)
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=PLATEAU_FACTOR,
+                                                             patience=PLATEAU_PATIENCE)
+        curve, train_seconds, diverged_at = [], 0.0, None
+        for start in range(0, steps, eval_every):
+            synchronize(device)
+            tick = time.perf_counter()
+            for step in range(start + 1, min(start + eval_every, steps) + 1):
+                X_batch, y_batch, _ = target.sample(batch_size, derive_seed(seed, "batch", step), device)
+                prediction = net(encoder.transform(X_batch).float())
+                if model == "seed-asker":
+                    loss = nn.functional.l1_loss((prediction - y_batch.float()) / target.evaluate_scale(X_batch).float(),
+                                                 torch.zeros_like(prediction))
+                else:
+                    loss = nn.functional.mse_loss(prediction, y_batch.float())
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                loss_value = loss.item()  # the asker's loop reads the loss every step too
+                plateau.step(loss_value)
+                if not np.isfinite(loss_value):
+                    diverged_at = step
+                    break
+            train_seconds += time.perf_counter() - tick
+            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * batch_size,
+                          "median_rel_err": context.val_error(self.predict(X_val))})
+            if diverged_at is not None:
                 break
-        train_seconds += time.perf_counter() - tick
-        with torch.no_grad():
-            val_error = validation_error(net(Z_val).double().cpu().numpy(), y_val)
-        curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * batch_size,
-                      "median_rel_err": val_error})
-        if diverged_at is not None:
-            break
-    tick = time.perf_counter()
-    with torch.no_grad():
-        prediction = net(Z_test).double().cpu().numpy()
-    infer_seconds = time.perf_counter() - tick
-    result = {"curve": curve, "convergence": convergence(curve), "rejected_share": data.rejected,
-              "val_median_rel_err": curve[-1]["median_rel_err"],
-              "throughput": {"device": device_name(device), "ensemble_size": 1,
-                             "train_samples_per_s": step * batch_size / train_seconds,
-                             "train_seconds": train_seconds, "infer_samples_per_s": len(prediction) / infer_seconds}}
-    scale = target.evaluate_scale(data.X_test)
-    return result | outcome(prediction, data.y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy(),
-                            diverged_at, steps)
+        self.report_ = {"curve": curve, "val_median_rel_err": curve[-1]["median_rel_err"], "diverged_at_step": diverged_at,
+                        "last_step": steps, "train_samples": step * batch_size, "train_seconds": train_seconds}
+        return self
+
+    @torch.no_grad()
+    def predict(self, X):
+        return self.net_(X.float())

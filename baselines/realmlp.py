@@ -8,7 +8,6 @@ the `sota` extra and is imported when the model runs, so the registry loads with
 
 import torch
 
-from baselines.encoded import Fitted, model_settings, run_cells
 from bench.data import derive_seed
 
 # The key values of pytabkit's RealMLP-TD regression defaults (DefaultParams.RealMLP_TD_REG), kept in the
@@ -36,14 +35,24 @@ def space(trial):
             "hidden_sizes": [[256] * 3, [64] * 5, [512]][trial.suggest_categorical("hidden_sizes", [0, 1, 2])]}
 
 
-def _fit(split, settings, seed, device):
-    from pytabkit import RealMLP_TD_Regressor
-    model = RealMLP_TD_Regressor(device=device, random_state=derive_seed(seed, "init", "realmlp"),
-                                 n_threads=torch.get_num_threads(), verbosity=0, **model_settings(settings))
-    model.fit(split.Z_train, split.t_train, X_val=split.Z_val, y_val=split.t_val)
-    return Fitted(model, details={"fit_params": getattr(model, "fit_params_", None)})
+class RealMLP:
+    """pytabkit's RealMLP-TD as the protocol's estimator: it keeps its best epoch on the validation rows."""
+
+    def __init__(self, settings, seed, device):
+        self.settings, self.seed, self.device = settings, seed, device
+
+    def fit(self, X, y, X_val, y_val):
+        from pytabkit import RealMLP_TD_Regressor
+        own = {k: self.settings[k] for k in DEFAULTS}
+        self.model_ = RealMLP_TD_Regressor(device=self.device, random_state=derive_seed(self.seed, "init", "realmlp"),
+                                           n_threads=torch.get_num_threads(), verbosity=0, **own)
+        self.model_.fit(X, y, X_val=X_val, y_val=y_val)
+        self.report_ = {"details": {"fit_params": getattr(self.model_, "fit_params_", None)}}
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
 
 
-def run_realmlp(target, seed, cells, settings, device):
-    """Fit and score each cell (on CUDA when `device` says so)."""
-    return run_cells(_fit, target, seed, cells, settings, device)
+def make_realmlp(settings, context):
+    return RealMLP(settings, context.seed, context.device)

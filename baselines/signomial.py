@@ -17,8 +17,8 @@ from torch import nn
 
 from baselines.question_recipes import ASKER_BATCH, HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE, CustomNet
 from bench.data import derive_seed
-from bench.metrics import convergence, outcome, validation_error
-from bench.train import device_name, synchronize
+from bench.device import synchronize
+from bench.metrics import validation_error
 
 INIT_NAME = "seed-asker"  # every recipe starts from the asker's initial weights (before init_gain)
 
@@ -94,6 +94,16 @@ class Loss:
 
 
 @dataclass
+class Rows:
+    """The training pool and the validation rows as the recipe reads them (float64 tensors, raw inputs, y)."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    X_val: torch.Tensor
+    y_val: torch.Tensor
+
+
+@dataclass
 class Fitted:
     """A trained network with its input map and loss; `predict` gives y in float64."""
 
@@ -108,8 +118,9 @@ class Fitted:
 
 
 def fit(recipe, target, seed, data, settings, device):
-    """Train by `recipe`: Adam on fresh batches (the asker's loop), then the optional float64 L-BFGS polish, kept
-    only if its validation error is no worse. Returns (Fitted, curve, train_seconds, samples, diverged_at)."""
+    """Train by `recipe` on `data` (Rows): Adam on fresh batches (the asker's loop), then the optional float64
+    L-BFGS polish, kept only if its validation error is no worse. Returns (Fitted, curve, train_seconds, samples,
+    diverged_at)."""
     steps, eval_every = settings["steps"], settings["eval_every"]
     inputs = LogInputs(recipe.inputs, data.X_train)
     loss_fn = Loss(recipe.target_space, target, data.y_train)
@@ -178,22 +189,3 @@ def polish(fitted, X, y, iterations):
     optimizer.step(closure)
     state = optimizer.state[next(iter(net.parameters()))]
     return Fitted(net, fitted.inputs, fitted.loss, torch.float64), state.get("n_iter", 0), state.get("func_evals", 0)
-
-
-def recipe_result(predict, curve, train_seconds, samples, diverged_at, target, data, device, details=None):
-    """A model's result dict for the network (or formula) `predict`, scored once on the test set."""
-    synchronize(device)
-    tick = time.perf_counter()
-    prediction = predict(data.X_test).cpu().numpy()
-    infer_seconds = time.perf_counter() - tick
-    scale = target.evaluate_scale(data.X_test)
-    val_error = validation_error(predict(data.X_val).cpu().numpy(), data.y_val.cpu().numpy())
-    result = {"curve": curve, "convergence": convergence(curve), "rejected_share": data.rejected,
-              "val_median_rel_err": val_error,
-              "throughput": {"device": device_name(device), "ensemble_size": 1,
-                             "train_samples_per_s": samples / train_seconds, "train_seconds": train_seconds,
-                             "infer_samples_per_s": len(prediction) / infer_seconds}}
-    if details is not None:
-        result["details"] = details
-    return result | outcome(prediction, data.y_test.cpu().numpy(), None if scale is None else scale.cpu().numpy(),
-                            diverged_at, curve[-1]["step"] if curve else None)

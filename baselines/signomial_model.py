@@ -14,13 +14,16 @@ import sympy
 import torch
 from sympy.calculus.accumulationbounds import AccumBounds
 
-from baselines.signomial import Fitted, Recipe, Signomial, fit, polish, recipe_result
+from baselines.signomial import Fitted, Recipe, Rows, Signomial, fit, polish
 from baselines.signomial_terms import ROUND_OFF, Terms, formula, json_number, merge_close, prune, refine, refit, snap
-from bench.data import sample_data
+from bench.solution import solution_details
+from bench.tabletarget import needs_formula
 
 
 def sign_definite(target):
     """None when every input keeps one sign and stays away from 0 (log|x| is finite and smooth); else why not."""
+    if refusal := needs_formula(target):
+        return refusal
     ranges = {}
     for v in target.variables:
         if v.sign == "+-":
@@ -87,24 +90,37 @@ def read_formula(fitted, target, data, recipe, settings):
     errors["snapped"] = snapped.score(*val)
     snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"]) + ROUND_OFF
     final = snapped if snap_kept else kept
-    details = {"formula": str(formula(final, target.names, [v.sign for v in target.variables])),
+    found = formula(final, target.names, [v.sign for v in target.variables])
+    check = solution_details(found, target)
+    details = {"formula": str(found), "symbolic_solution": check["symbolic_solution"],
+               "symbolic_solution_note": check["symbolic_solution_note"],
                "snapped": bool(snap_kept), "terms": kept.as_json(target.names), "snapped_terms": snapped.as_json(target.names),
                "val_median_rel_err": {name: json_number(error) for name, error in errors.items()}}
     return final, details
 
 
-def run_signomial(target, seed, cells, settings, device):
-    """Train with the recipe in `settings`, read the formula, score it; it takes the single cell (raw, none)."""
-    recipe = Recipe.from_settings(settings)
-    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    fitted, curve, seconds, samples, diverged_at = fit(recipe, target, seed, data, settings, device)
-    if diverged_at is not None:
-        return [recipe_result(fitted.predict, curve, seconds, samples, diverged_at, target, data, device)]
-    tick = time.perf_counter()
-    final, details = read_formula(fitted, target, data, recipe, settings)
-    seconds += time.perf_counter() - tick
+class SignomialModel:
+    """`signomial` as the protocol's estimator, on the raw inputs and y: train with the recipe in `settings`,
+    then read the formula; `predict` evaluates the form kept (the network itself if training diverged)."""
 
-    def predict(X):
-        return torch.from_numpy(final.predict(X.cpu().numpy()))
+    def __init__(self, settings, context):
+        self.settings, self.context = settings, context
 
-    return [recipe_result(predict, curve, seconds, samples, None, target, data, device, details) for _ in cells]
+    def fit(self, X, y, X_val, y_val):
+        c, settings = self.context, self.settings
+        recipe, rows = Recipe.from_settings(settings), Rows(X, y, X_val, y_val)
+        fitted, curve, seconds, samples, diverged_at = fit(recipe, c.target, c.seed, rows, settings, c.device)
+        self.fitted_, self.form_, details = fitted, None, None
+        if diverged_at is None:
+            tick = time.perf_counter()
+            self.form_, details = read_formula(fitted, c.target, rows, recipe, settings)
+            seconds += time.perf_counter() - tick
+        self.report_ = {"curve": curve, "diverged_at_step": diverged_at, "last_step": curve[-1]["step"] if curve else None,
+                        "train_samples": samples, "train_seconds": seconds,
+                        **({"details": details} if details is not None else {})}
+        return self
+
+    def predict(self, X):
+        if self.form_ is None:
+            return self.fitted_.predict(X)
+        return torch.from_numpy(self.form_.predict(X.cpu().numpy()))

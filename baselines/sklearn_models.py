@@ -1,27 +1,21 @@
-"""scikit-learn baselines: Pipeline(input encoder, regressor) inside TransformedTargetRegressor(target encoder).
+"""scikit-learn baselines, fitted on the cell's encoded rows (the harness, bench/protocol.py, encodes them).
 
-The encoder objects are the very ones the Torch path uses (they accept numpy as well as tensors).
 Each baseline has a default training-set size that keeps one fit under about a minute on 2 CPU cores, and
 the tunable ones their key settings and the ranges a tuning run searches.
 """
 
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from bench.encodings import build_input_encoder, build_target_encoder
-from sklearn.compose import TransformedTargetRegressor
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, RidgeCV
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.neural_network import MLPRegressor
-from sklearn.pipeline import Pipeline
 
-from bench.data import derive_seed, sample_data, scale_on_test
-from bench.metrics import convergence, outcome, validation_error
+from bench.data import derive_seed
 from bench.space import IntRange, LogUniform
 
 
@@ -54,36 +48,26 @@ BASELINES = {
 }
 
 
-def make_regressor(model, encoding, target_encoding, target, seed, settings=None):
-    """The full baseline pipeline for one cell, unfitted (clone()-able); `settings` holds its key settings."""
-    baseline = BASELINES[model]
-    params = {k: (settings or {}).get(k, v) for k, v in baseline.defaults.items()}
-    pipeline = Pipeline([("encode", build_input_encoder(encoding, target)), ("model", baseline.build(seed, **params))])
-    return TransformedTargetRegressor(regressor=pipeline, transformer=build_target_encoder(target_encoding, target),
-                                      check_inverse=False)
+class SklearnModel:
+    """A scikit-learn baseline as the protocol's estimator: fits on the encoded training rows (it has no use for
+    validation rows: none of these stops early on them)."""
 
+    def __init__(self, regressor):
+        self.regressor = regressor
 
-def run_baseline(model, target, seed, cells, settings, device):
-    """Fit and score each (encoding, target encoding) cell. Data are drawn on `device`, like every model's,
-    so all models of a sweep share the test set; scikit-learn then fits on the CPU."""
-    data = sample_data(target, seed, settings["train_size"], settings["val_size"], settings["test_size"], device)
-    scale = scale_on_test(target, data)
-    X_train, y_train, X_val, y_val, X_test, y_test = data.numpy()
-    results = []
-    for encoding, target_encoding in cells:
-        regressor = make_regressor(model, encoding, target_encoding, target, derive_seed(seed, "init", model), settings)
-        tick = time.perf_counter()
+    def fit(self, X, y, X_val=None, y_val=None):
         with warnings.catch_warnings():  # MLPRegressor stops at max_iter by design: its budget, not a fault
             warnings.simplefilter("ignore", ConvergenceWarning)
-            regressor.fit(X_train, y_train)
-        fit_seconds = time.perf_counter() - tick
-        tick = time.perf_counter()
-        prediction = regressor.predict(X_test)
-        predict_seconds = time.perf_counter() - tick
-        throughput = {"device": "cpu (scikit-learn)", "ensemble_size": 1,
-                      "train_samples_per_s": len(y_train) / fit_seconds, "train_seconds": fit_seconds,
-                      "infer_samples_per_s": len(y_test) / predict_seconds}
-        results.append({"curve": [], "convergence": convergence([]), "throughput": throughput,
-                        "rejected_share": data.rejected, "val_median_rel_err": validation_error(regressor.predict(X_val), y_val),
-                        **outcome(prediction, y_test, scale)})
-    return results
+            self.regressor.fit(X, y)
+        self.report_ = {"device": "cpu (scikit-learn)"}
+        return self
+
+    def predict(self, X):
+        return self.regressor.predict(X)
+
+
+def make_baseline(model, settings, context):
+    """Baseline `model` with its key settings, seeded by the run's seed (seed 0 without a context)."""
+    baseline = BASELINES[model]
+    params = {k: settings.get(k, v) for k, v in baseline.defaults.items()}
+    return SklearnModel(baseline.build(derive_seed(0 if context is None else context.seed, "init", model), **params))

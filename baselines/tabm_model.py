@@ -16,7 +16,6 @@ import torch
 from sklearn.preprocessing import QuantileTransformer
 from tabm import TabM
 
-from baselines.encoded import Fitted, run_cells
 from bench.data import derive_seed
 
 # The authors' defaults; the budget (300 batches of 256, about 4 epochs of 20k rows) keeps one fit near a
@@ -47,36 +46,37 @@ def space(shipped, trial):
 
 
 class TabMRegressor:
-    """TabM on encoded inputs; with `n_bins`, the authors' quantile preprocessing and PLE embeddings first."""
+    """TabM on encoded inputs; with `n_bins`, the authors' quantile preprocessing and PLE embeddings first.
+    `val_error` scores encoded validation predictions (the protocol's error): the best state is kept on it."""
 
-    def __init__(self, settings, seed, device):
-        self.settings, self.seed, self.device = settings, seed, device
+    def __init__(self, settings, seed, device, val_error):
+        self.settings, self.seed, self.device, self.val_error = settings, seed, device, val_error
 
     def _tensor(self, Z):
         if self.quantile_ is not None:
             Z = self.quantile_.transform(Z)
         return torch.as_tensor(Z, dtype=torch.float32, device=self.device)
 
-    def fit(self, split):
+    def fit(self, X, y, X_val, y_val):
         s = self.settings
         torch.manual_seed(self.seed)
         self.quantile_ = None
         embeddings = None
         if s.get("n_bins"):
-            noise = np.random.default_rng(0).normal(0.0, 1e-5, split.Z_train.shape)
-            self.quantile_ = QuantileTransformer(n_quantiles=max(min(len(split.Z_train) // 30, 1000), 10),
+            noise = np.random.default_rng(0).normal(0.0, 1e-5, X.shape)
+            self.quantile_ = QuantileTransformer(n_quantiles=max(min(len(X) // 30, 1000), 10),
                                                  output_distribution="normal", subsample=10**9)
-            self.quantile_.fit(split.Z_train + noise)
-        X = self._tensor(split.Z_train)
+            self.quantile_.fit(X + noise)
+        Z_val, X = X_val, self._tensor(X)
         if s.get("n_bins"):
             bins = rtdl_num_embeddings.compute_bins(X, n_bins=s["n_bins"])
             embeddings = rtdl_num_embeddings.PiecewiseLinearEmbeddings(bins, s["d_embedding"], activation=False,
                                                                        version="B")
         self.model_ = TabM.make(n_num_features=X.shape[1], d_out=1, num_embeddings=embeddings, k=s["k"],
                                 n_blocks=s["n_blocks"], d_block=s["d_block"], dropout=s["dropout"]).to(self.device)
-        return self._train(X, torch.as_tensor(split.t_train, dtype=torch.float32, device=self.device), split)
+        return self._train(X, torch.as_tensor(y, dtype=torch.float32, device=self.device), Z_val)
 
-    def _train(self, X, t, split):
+    def _train(self, X, t, Z_val):
         s = self.settings
         optimizer = torch.optim.AdamW(self.model_.parameters(), lr=s["lr"], weight_decay=s["weight_decay"])
         order = torch.Generator().manual_seed(derive_seed(self.seed, "batches"))
@@ -98,7 +98,7 @@ class TabMRegressor:
             train_seconds += time.perf_counter() - tick
             if step % s["eval_every"] and step < s["steps"]:
                 continue
-            error = split.validation_error(self.predict(split.Z_val))
+            error = self.val_error(self.predict(Z_val))
             curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * s["batch_size"],
                           "median_rel_err": error})
             if error < best_error:
@@ -109,10 +109,11 @@ class TabMRegressor:
                 break
         if best_state is not None:
             self.model_.load_state_dict(best_state)
-        return Fitted(self, curve, {"best_step": best_step, "last_step": step,
-                                    "parameters": sum(p.numel() for p in self.model_.parameters()),
-                                    "preprocessing": "QuantileTransformer(normal) + PiecewiseLinearEmbeddings(version B)"
-                                    if self.quantile_ is not None else "our encodings only"})
+        self.report_ = {"curve": curve, "details": {
+            "best_step": best_step, "last_step": step, "parameters": sum(p.numel() for p in self.model_.parameters()),
+            "preprocessing": "QuantileTransformer(normal) + PiecewiseLinearEmbeddings(version B)"
+            if self.quantile_ is not None else "our encodings only"}}
+        return self
 
     @torch.no_grad()
     def predict(self, Z, chunk=8192):
@@ -123,10 +124,5 @@ class TabMRegressor:
                          ).double().cpu().numpy()
 
 
-def _fit(split, settings, seed, device):
-    return TabMRegressor(settings, derive_seed(seed, "init", "tabm"), device).fit(split)
-
-
-def run_tabm(target, seed, cells, settings, device):
-    """Fit and score each cell (on CUDA when `device` says so)."""
-    return run_cells(_fit, target, seed, cells, settings, device)
+def make_tabm(settings, context):
+    return TabMRegressor(settings, derive_seed(context.seed, "init", "tabm"), context.device, context.val_error)

@@ -1,1 +1,13 @@
 """A benchmark of feature encodings for neural regression on formulas whose inputs span decades."""
+
+
+def __getattr__(name):
+    """`bench.EncodedMLPRegressor` and `bench.load` (an exported pipeline), imported on first use (they bring
+    torch and the registry)."""
+    if name == "EncodedMLPRegressor":
+        from bench.estimator import EncodedMLPRegressor
+        return EncodedMLPRegressor
+    if name == "load":
+        from bench.exported import load
+        return load
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")

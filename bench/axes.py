@@ -53,7 +53,7 @@ def main(argv=None):
     parsed = [run.parser().parse_args(argv) for argv in todo]
     for argv, arguments in zip(todo, parsed):
         print(f"python -m bench.run {shlex.join(argv)}", file=sys.stderr)
-        run.sweep(arguments)
+        run.sweep(arguments, command=["python", "-m", "bench.run", *argv])
     records, broken = load_records(out)
     for name in broken:
         print(f"warning: {runs_dir(out) / name} is not a readable record; left out", file=sys.stderr)

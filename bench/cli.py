@@ -60,6 +60,18 @@ def resolve_device(name, remote=False):
     return str(device)
 
 
+def data_arguments(group, required=False):
+    """The flags that name a data file and its columns (bench.run --data, bench.inspect); `required` makes the
+    file and the target column mandatory."""
+    group.add_argument("--data", required=required, metavar="FILE", help="a .csv, .parquet or .pq file with a header row")
+    group.add_argument("--target", required=required, metavar="COLUMN", help="the column to predict")
+    group.add_argument("--features", type=names, metavar="A,B", help="feature columns (default: every numeric column "
+                       "but the target and the split column)")
+    group.add_argument("--split-column", metavar="COLUMN", help="train/val/test labels, or groups kept whole in one split")
+    group.add_argument("--drop-missing", action="store_true", help="drop rows with NaN or infinite values instead of "
+                       "refusing the file")
+
+
 def main_guard(main):
     """Run `main`, turning a UserError into one line and exit 2, and Ctrl-C into one line and exit 130."""
     try:

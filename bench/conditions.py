@@ -9,7 +9,6 @@ keep their records.
 import math
 from dataclasses import dataclass, fields
 
-import sympy
 import torch
 
 from bench.errors import UserError
@@ -69,17 +68,14 @@ class Conditions:
         return y * (1 + self.noise * eps)
 
 
-def extra_variables(taken, count):
-    """`count` irrelevant inputs, log-uniform over EXTRA_RANGE, named so they clash with none of `taken`."""
-    from bench.targets import Variable
-
+def extra_names(taken, count):
+    """The names of `count` irrelevant inputs (log-uniform over EXTRA_RANGE), clashing with none of `taken`."""
     names, k = [], 0
     while len(names) < count:
         k += 1
         if f"extra{k}" not in taken:
             names.append(f"extra{k}")
-    low, high = (sympy.Float(bound) for bound in EXTRA_RANGE)
-    return [Variable(name, low, high, "log-uniform", "+") for name in names]
+    return names
 
 
 def parse_axis(text, kind, flag):

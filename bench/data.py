@@ -24,19 +24,17 @@ class Data:
     y_train: torch.Tensor
     X_val: torch.Tensor
     y_val: torch.Tensor
-    X_test: torch.Tensor
-    y_test: torch.Tensor
-    rejected: float  # the largest share of draws redrawn (non-finite or beyond float32 y) over the three sets
-
-    def numpy(self):
-        """(X_train, y_train, X_val, y_val, X_test, y_test) as numpy arrays, for models that fit on the CPU."""
-        return tuple(t.cpu().numpy() for t in (self.X_train, self.y_train, self.X_val, self.y_val, self.X_test,
-                                               self.y_test))
+    X_test: torch.Tensor | None  # None for a tuning search's draws: it never reads a test set
+    y_test: torch.Tensor | None
+    rejected: float  # the largest share of draws redrawn (non-finite or beyond float32 y) over the drawn sets
 
 
 def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     """Training pool, validation and test sets for (target, seed) under the target's conditions, float64 on
-    `device`."""
+    `device`. A data file (bench/tabletarget.py) has no formula to draw from: its sets are the rows of its
+    split for `seed`, each the first `train_size`, `val_size` or `test_size` rows of its part of the split."""
+    if target.formula is None:
+        return target.rows(seed, train_size, val_size, test_size, device)
     conditions = target.conditions
     conditions.check_pool(train_size)
     X_train, y_train, rejected_train = target.sample(train_size, derive_seed(seed, "train"), device)
@@ -44,8 +42,8 @@ def sample_data(target, seed, train_size, val_size, test_size, device="cpu"):
     X_val, y_val, rejected_val = target.sample(conditions.val_rows(val_size), derive_seed(seed, "val"), device)
     noise = torch.Generator(device).manual_seed(derive_seed(seed, "noise"))
     y_train, y_val = (conditions.add_noise(y, noise, reference=y_train) for y in (y_train, y_val))
-    if test_size is None:  # a tuning search: the validation set stands in, so no test point is ever drawn
-        return Data(X_train, y_train, X_val, y_val, X_val, y_val, max(rejected_train, rejected_val))
+    if test_size is None:  # a tuning search: no test point is ever drawn
+        return Data(X_train, y_train, X_val, y_val, None, None, max(rejected_train, rejected_val))
     X_test, y_test, rejected_test = target.sample(test_size, derive_seed(seed, "test"), device, conditions.extrapolate)
     return Data(X_train, y_train, X_val, y_val, X_test, y_test, max(rejected_train, rejected_val, rejected_test))
 

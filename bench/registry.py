@@ -1,8 +1,10 @@
 """Every model a sweep can run, by name: the shared `mlp`, the question's two recipes, scikit-learn baselines,
-TabM, RealMLP and gradient-boosting libraries.
+TabM, RealMLP, gradient-boosting libraries and symbolic regression.
 
-A model runs a job: one (target, seed, settings) and a list of (encoding, target encoding) cells.
-`settings` are the parts of the sweep's TrainConfig the model uses; they are hashed into each record.
+A model is an estimator built by `make(settings, context)` (bench/protocol.py runs it: draws, encodes, scores);
+the shared `mlp` instead trains a job's cells as one ensemble (`fit_many`). `settings` are the parts of the
+sweep's TrainConfig the model uses; they are hashed into each record. A new model is one file with its class
+and one line below.
 """
 
 import importlib.util
@@ -10,16 +12,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 
-from baselines import realmlp, tabm_model
-from baselines.asker_ladder import FIXED, LADDER, description, run_rung
-from baselines.boosting import BOOSTERS, booster_settings, run_booster
-from baselines.question_recipes import run_recipe
-from baselines.signomial_model import run_signomial, sign_definite
-from baselines.sklearn_models import BASELINES, run_baseline
-from baselines.symbolic import run_gplearn
+from baselines import operon, realmlp, tabm_model
+from baselines.asker_ladder import CHANGES, FIXED, LADDER, LEAVE_ONE_OUT, RUNGS, LadderRow, description, model_for
+from baselines.boosting import BOOSTERS, BoostedTrees, booster_settings
+from baselines.question_recipes import Recipe
+from baselines.signomial_model import SignomialModel, sign_definite
+from baselines.sklearn_models import BASELINES, make_baseline
+from baselines.symbolic import GPlearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
-from bench.train import LBFGS_SETTINGS, RUN_ONLY_OFF, run_mlp
+from bench.tabletarget import needs_formula
+from bench.train import LBFGS_SETTINGS, RUN_ONLY_OFF, fit_members
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
@@ -29,18 +32,24 @@ MLP_SPACE = {"lr": LogUniform(3e-4, 1e-1), "weight_decay": LogUniform(1e-6, 1e-2
 
 @dataclass(frozen=True)
 class Model:
-    run: Callable  # (target, seed, cells, settings, device) -> one result dict per cell
+    make: Callable | None  # (settings, context) -> an unfitted estimator (None for a batched model)
     description: str
     settings: Callable  # (TrainConfig, train_size or None) -> dict
     encodings: tuple | None = None  # the only input encodings it takes (None: any)
     target_encodings: tuple | None = None  # likewise for target encodings
-    batched: bool = False  # cells of one job train together (the ensemble engine)
+    fit_many: Callable | None = None  # (splits, member settings, settings, seed, device): the ensemble engine
+    tensors: bool = False  # fits on float64 tensors on the run's device (else float64 numpy)
     needs_scale: bool = False
     # What tuning searches (None: not tunable): {setting: bench.space range}, which --space can change, or,
     # for a model whose authors' space has conditional parts, a function (optuna trial) -> settings.
     space: dict | Callable | None = None
     requires: tuple[str, str] | None = None  # (module, extra): what it imports beyond the main install
     accepts: Callable | None = None  # (target) -> None, or why the model cannot take that target (None: any)
+
+    @property
+    def batched(self):
+        """Whether a job's cells train together, as one ensemble."""
+        return self.fit_many is not None
 
 
 def _mlp_settings(config, train_size):
@@ -78,40 +87,54 @@ def _baseline_settings(baseline, config, train_size):
 
 
 MODELS = {
-    "mlp": Model(run_mlp, "the shared Torch MLP (all its cells train as one batched ensemble)", _mlp_settings,
-                 batched=True, space=MLP_SPACE),
-    "seed-asker": Model(partial(run_recipe, "seed-asker"), "the asker's CustomNet, loss and optimizer (raw inputs)",
-                        _recipe_settings, encodings=("raw",), target_encodings=("none",), needs_scale=True),
-    "seed-answer": Model(partial(run_recipe, "seed-answer"), "the answer's ReLU MLP, batch 64, MSE on raw y",
-                         _recipe_settings, target_encodings=("none",)),
+    "mlp": Model(None, "the shared Torch MLP (all its cells train as one batched ensemble)", _mlp_settings,
+                 fit_many=fit_members, tensors=True, space=MLP_SPACE),
+    "seed-asker": Model(partial(Recipe, "seed-asker"), "the asker's CustomNet, loss and optimizer (raw inputs)",
+                        _recipe_settings, encodings=("raw",), target_encodings=("none",), tensors=True,
+                        needs_scale=True),
+    "seed-answer": Model(partial(Recipe, "seed-answer"), "the answer's ReLU MLP, batch 64, MSE on raw y",
+                         _recipe_settings, target_encodings=("none",), tensors=True, accepts=needs_formula),
 } | {
-    name: Model(partial(run_baseline, name), f"scikit-learn: {b.description}",
+    name: Model(partial(make_baseline, name), f"scikit-learn: {b.description}",
                 partial(_baseline_settings, b), space=b.space)
     for name, b in BASELINES.items()
 } | {
-    "tabm": Model(tabm_model.run_tabm, "TabM (tabm package): k=32 BatchEnsemble MLP, 3x512, its authors' training",
+    "tabm": Model(tabm_model.make_tabm, "TabM (tabm package): k=32 BatchEnsemble MLP, 3x512, its authors' training",
                   partial(tabm_model.settings, False), space=partial(tabm_model.space, False)),
-    "tabm-shipped": Model(tabm_model.run_tabm, "TabM as its example ships it: quantile-normal inputs, piecewise-linear "
+    "tabm-shipped": Model(tabm_model.make_tabm, "TabM as its example ships it: quantile-normal inputs, piecewise-linear "
                           "embeddings (48 bins), 2x512, standardized y", partial(tabm_model.settings, True),
                           encodings=("raw",), target_encodings=("standard", "none"),
                           space=partial(tabm_model.space, True)),
-    "realmlp": Model(realmlp.run_realmlp, "RealMLP-TD (pytabkit), its tuned defaults and own preprocessing; as shipped "
+    "realmlp": Model(realmlp.make_realmlp, "RealMLP-TD (pytabkit), its tuned defaults and own preprocessing; as shipped "
                      "on raw inputs", realmlp.settings, space=realmlp.space, requires=("pytabkit", "sota")),
 } | {
-    name: Model(partial(run_booster, name), f"{b.description}; trees ignore monotone input encodings, not the "
-                "target encoding", partial(booster_settings, name), space=b.space, requires=(b.module, "sota"))
+    name: Model(lambda settings, context, name=name: BoostedTrees(name, settings, context.seed),
+                f"{b.description}; trees ignore monotone input encodings, not the target encoding",
+                partial(booster_settings, name), space=b.space, requires=(b.module, "sota"))
     for name, b in BOOSTERS.items()
 } | {
-    name: Model(run_rung, description(name), partial(_ladder_settings, recipe),
-                encodings=("raw",), target_encodings=("none",), needs_scale=recipe.target_space == "raw",
+    name: Model(LadderRow, description(name), partial(_ladder_settings, recipe), encodings=("raw",),
+                target_encodings=("none",), tensors=True, needs_scale=recipe.target_space == "raw",
                 accepts=sign_definite)
     for name, recipe in LADDER.items() if name != "seed-asker"  # rung 0 is seed-asker itself
 } | {
-    "gplearn": Model(run_gplearn, "symbolic regression (gplearn) on y / median|y|, exp added, relative-error fitness",
+    "gplearn": Model(GPlearn, "symbolic regression (gplearn) on y / median|y|, exp added, relative-error fitness",
                      _gplearn_settings, target_encodings=("none",)),
-    "signomial": Model(run_signomial, "the asker's network with the ladder's fixed recipe, read back as a formula",
-                       _signomial_settings, encodings=("raw",), target_encodings=("none",), accepts=sign_definite),
+    "signomial": Model(SignomialModel, "the asker's network with the ladder's fixed recipe, read back as a formula",
+                       _signomial_settings, encodings=("raw",), target_encodings=("none",), tensors=True,
+                       accepts=sign_definite),
+    "operon": Model(operon.OperonCell, "symbolic regression (Operon, pyoperon) with SRBench's settings, 500k evaluations",
+                    operon.settings, target_encodings=("none",), requires=("pyoperon", "sr")),
+    "operon-scaled": Model(operon.OperonCell, "Operon as a fair user runs it: log inputs, y / median|y|, exp and log "
+                           "added", operon.scaled_settings, encodings=("log",), target_encodings=("none",),
+                           requires=("pyoperon", "sr")),
 }
+
+
+# The ablation ladder's rows in order, as the report names them: (label, model name, kind).
+LADDER_ROWS = [(f"{k}. posted recipe" if k == 0 else f"{k}. + {CHANGES[k - 1].name}", name, "rung")
+               for k, name in enumerate(RUNGS)] + [(f"fixed − {name}", model_for(recipe), "leave-one-out")
+                                                     for name, recipe in LEAVE_ONE_OUT.items()]
 
 
 def check_installed(name):

@@ -10,18 +10,17 @@ from dataclasses import fields
 
 from bench import cli
 from bench.conditions import NOISE_KINDS, grid, parse_axis
-from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS
+from bench.encodings import DEFAULT_INPUT_ENCODINGS, INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
 from bench.registry import MODELS
 from bench.resources import check_memory
 from bench.space import parse_override
 from bench.sweep import backend, execute, pending, plan
+from bench.tabletarget import TableTarget
 from bench.targets import load_targets
 from bench.train import TrainConfig
 from bench.tune import tuned_cells
-
-DEFAULT_ENCODINGS = ["raw", "minmax", "standard", "log", "product+log"]
 
 
 def parser():
@@ -29,8 +28,8 @@ def parser():
     p.add_argument("--targets", type=cli.names, help="comma-separated target names (default: all)")
     p.add_argument("--targets-file", action="append", default=[], metavar="FILE",
                    help="a TOML file of your own targets (repeatable)")
-    p.add_argument("--encodings", type=cli.names, default=DEFAULT_ENCODINGS,
-                   help=f"input encodings; join with '+' to compose (default: {','.join(DEFAULT_ENCODINGS)})")
+    p.add_argument("--encodings", type=cli.names, default=DEFAULT_INPUT_ENCODINGS,
+                   help=f"input encodings; join with '+' to compose (default: {','.join(DEFAULT_INPUT_ENCODINGS)})")
     p.add_argument("--target-encodings", type=cli.names, default=list(TARGET_ENCODINGS),
                    help=f"target encodings (default: {','.join(TARGET_ENCODINGS)})")
     p.add_argument("--models", type=cli.names, default=["mlp"], help="models (default: mlp)")
@@ -62,6 +61,11 @@ def parser():
                       "training domain; 1 tests inside it")
     axes.add_argument("--extra-features", metavar="K[,...]",
                       help="append K irrelevant inputs, log-uniform over 1e-3..1e3")
+    data = p.add_argument_group("your own data (instead of --targets): a CSV or Parquet file, its rows split into "
+                                "training, validation and test rows per seed")
+    cli.data_arguments(data)
+    data.add_argument("--products", type=cli.names, metavar="F,G", help="with --data: products of feature columns "
+                      "for the product encoding, e.g. x3*x4")
     p.add_argument("--out", default="results", help="results folder (default: results)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
@@ -134,6 +138,45 @@ def data_conditions(args):
                 axis(args.extra_features, int, "--extra-features", [0]))
 
 
+DATA_FLAGS = {"target": "--target", "features": "--features", "split_column": "--split-column",
+              "drop_missing": "--drop-missing", "products": "--products"}
+CONDITION_FLAGS = {"train_rows": "--train-rows", "noise": "--noise", "extrapolate": "--extrapolate",
+                   "extra_features": "--extra-features"}
+
+
+def chosen_targets(args):
+    """The sweep's targets, checked: the data file's (--data, loaded and checked whole, every seed's split
+    included) or the named formulas."""
+    if args.data is None:
+        given = [flag for key, flag in DATA_FLAGS.items() if getattr(args, key)]
+        if given:
+            raise UserError(f"{given[0]} applies to a data file; add --data FILE (formula targets are chosen with --targets)")
+        targets = load_targets(args.targets_file)
+        chosen = [targets[name] for name in cli.choose("target", args.targets or list(targets), list(targets))]
+    else:
+        if args.targets or args.targets_file:
+            raise UserError("--data runs its file's target: drop --targets and --targets-file (run formulas in "
+                            "another command)")
+        if args.target is None:
+            raise UserError("--data needs --target COLUMN, the column to predict")
+        given = [flag for key, flag in CONDITION_FLAGS.items() if getattr(args, key) is not None]
+        given += ["--noise-kind"] if args.noise_kind != "rms" else []
+        if given:
+            raise UserError(f"{given[0]} changes how a formula is drawn, and a data file's rows are given; drop it "
+                            "with --data")
+        target = TableTarget.load(args.data, args.target, args.features, args.drop_missing, args.split_column,
+                                  args.products or ())
+        for seed in range(args.seeds):
+            target.table.split(seed)
+        if target.table.dropped:
+            print(f"note: dropped {target.table.dropped} row(s) of {args.data} with NaN, infinite or empty values "
+                  "(--drop-missing)", file=sys.stderr)
+        chosen = [target]
+    for target in chosen:
+        target.check()
+    return chosen
+
+
 def listing(targets):
     lines = [f"target          {name}: {t.description or t.formula}" for name, t in targets.items()]
     lines += [f"encoding        {name}: {e.description}" for name, e in INPUT_ENCODINGS.items()]
@@ -142,20 +185,18 @@ def listing(targets):
     return "\n".join(lines)
 
 
-def sweep(args, quiet=False):
-    """Plan, skip what is recorded, run the rest; returns (written records, skipped count)."""
+def sweep(args, quiet=False, command=None):
+    """Plan, skip what is recorded, run the rest; returns (written records, skipped count). Each record keeps
+    `command`, the command line that made it (default: this process's)."""
     if args.jobs > 1 and args.scheduler:
         raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
-    targets = load_targets(args.targets_file)
-    chosen = cli.choose("target", args.targets or list(targets), list(targets))
-    for name in chosen:
-        targets[name].check()
+    targets = chosen_targets(args)
     cli.choose("target encoding", args.target_encodings, list(TARGET_ENCODINGS))
     cli.choose("model", args.models, list(MODELS))
     config = train_config(args)
     conditions = data_conditions(args)
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
-    cells, left_out = plan([targets[n] for n in chosen], args.encodings, args.target_encodings, args.models,
+    cells, left_out = plan(targets, args.encodings, args.target_encodings, args.models,
                            args.seeds, config, args.train_size, device, conditions)
     if not cells:
         reasons = "; ".join(f"{what}: {why}" for what, why in left_out.items())
@@ -174,7 +215,8 @@ def sweep(args, quiet=False):
     print(f"{len(cells)} runs planned, {done} already recorded in {args.out} (skipped), {len(todo)} to run "
           f"on {device}", file=sys.stderr)
     tick = time.perf_counter()
-    written = execute(todo, args.out, device, workers, progress=not quiet) if todo else []
+    command = command or ["python", "-m", "bench.run", *sys.argv[1:]]
+    written = execute(todo, args.out, device, workers, command, progress=not quiet) if todo else []
     if not todo:
         workers.close()
     not_ok = [r for r in written if r["status"] != "ok"]
@@ -188,7 +230,7 @@ def main(argv=None):
     if args.list:
         print(listing(load_targets(args.targets_file)))
         return 0
-    sweep(args)
+    sweep(args, command=["python", "-m", "bench.run", *(sys.argv[1:] if argv is None else argv)])
     return 0
 
 

@@ -8,6 +8,7 @@ Each finished job's records are written by this process as soon as the job retur
 import os
 import resource
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import torch
@@ -15,11 +16,13 @@ from joblib import Parallel, delayed, parallel_config
 from tqdm.auto import tqdm
 
 from bench.conditions import Conditions
+from bench.device import device_name, full_precision
 from bench.encodings import check_input_encoding, needs_products, uses_periodic
 from bench.errors import UserError
+from bench.protocol import evaluate_many
 from bench.records import config_key, environment, finished_keys, write_record
 from bench.registry import MODELS, check_installed
-from bench.train import MEMBER_SETTINGS, device_name
+from bench.train import MEMBER_SETTINGS
 
 CLEAN = (Conditions(),)  # the clean benchmark: one condition, the defaults
 # What a tuned run's config names of its search (`architecture` only when its rounds shared one).
@@ -56,13 +59,17 @@ class Cell:
 
 @dataclass
 class Job:
-    """Cells that run together: one model, target, seed and settings."""
+    """Cells that run together: one model, seed and settings; one target, or several for a batched model
+    whose cells of several targets train as one ensemble."""
 
     model: str
-    target: object
     seed: int
     settings: dict
     cells: list
+
+    @property
+    def targets(self):
+        return list({(c.target.name, c.target.conditions): c.target for c in self.cells}.values())
 
 
 def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None, device="cpu",
@@ -106,16 +113,21 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
     return cells, skipped
 
 
-def group(cells):
-    """Jobs from cells: a batched model's cells of one (target, seed, shared settings) share a job; settings
+def group(cells, targets_per_job=1):
+    """Jobs from cells: a batched model's cells of one (target, seed, shared settings) share a job, and with
+    `targets_per_job` > 1 so do those of up to that many targets (one ensemble across equations); settings
     that each ensemble member may have its own (tuned learning rates, ...) do not split it."""
+    order = {}
+    for cell in cells:
+        order.setdefault((cell.target.name, cell.target.conditions), len(order))
     jobs = {}
     for cell in cells:
         batched = MODELS[cell.model].batched
         shared = {k: v for k, v in cell.settings.items() if not (batched and k in MEMBER_SETTINGS)}
-        key = (cell.model, cell.target.name, cell.target.conditions, cell.seed, str(sorted(shared.items())),
-               None if batched else cell.key)
-        jobs.setdefault(key, Job(cell.model, cell.target, cell.seed, shared, [])).cells.append(cell)
+        position = order[cell.target.name, cell.target.conditions]
+        where = position // targets_per_job if batched else position
+        key = (cell.model, where, cell.seed, str(sorted(shared.items())), None if batched else cell.key)
+        jobs.setdefault(key, Job(cell.model, cell.seed, shared, [])).cells.append(cell)
     return list(jobs.values())
 
 
@@ -131,18 +143,20 @@ def job_cells(job):
 def run_job(job, device, threads):
     """Run one job (in any process) and return its records; an exception fails the job's runs, not the sweep."""
     torch.set_num_threads(threads)
+    precision = {}
     if torch.device(device).type == "cuda":
+        precision = full_precision()
         torch.cuda.reset_peak_memory_stats(device)
     tick = time.perf_counter()
-    pairs = job_cells(job)
+    pairs = [(cell.target, *pair) for cell, pair in zip(job.cells, job_cells(job))]
     try:
-        results = MODELS[job.model].run(job.target, job.seed, pairs, job.settings, device)
+        results = evaluate_many(job.model, job.seed, pairs, job.settings, device)
     except Exception as error:  # any failure fails this job's runs, never the sweep
         results = [{"status": "failed", "error": f"{type(error).__name__}: {error}", "metrics": None}] * len(pairs)
     memory = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if torch.device(device).type == "cuda":
         memory["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-    env = environment(device_name(device))
+    env = environment(device_name(device)) | precision
     job_seconds = time.perf_counter() - tick
     records = []
     for cell, result in zip(job.cells, results):
@@ -160,6 +174,8 @@ def run_job(job, device, threads):
                 record[key] = result[key]
         if cell.tuning is not None:
             record["tuning"] = cell.tuning
+        if cell.target.formula is None:  # a data file (bench/tabletarget.py): its path, beside the hashed config
+            record["data_file"] = cell.target.data_file
         if "diverged_at_step" in result:
             record["diverged_at_step"] = result["diverged_at_step"]
         records.append(record)
@@ -173,17 +189,23 @@ def pending(cells, out, redo=False):
     return todo, len(cells) - len(todo)
 
 
-def execute(cells, out, device, backend, progress=True):
-    """Run the cells' jobs on `backend` (from `backend()`) and write each record as its job returns."""
-    work = group(cells)
+def execute(cells, out, device, backend, command, progress=True, targets_per_job=1, desc=None):
+    """Run the cells' jobs on `backend` (from `backend()`) and write each record as its job returns, naming the
+    `command` (an argv list) that made it; see `group` for `targets_per_job`. The progress bar counts runs, or
+    with `desc` (a suite's stage) equations, each once all its runs are written."""
+    work = group(cells, targets_per_job)
+    left = Counter(cell.target.name for cell in cells)
     written = []
-    with backend, tqdm(total=len(cells), unit="run", disable=not progress, desc="runs") as bar:
+    with backend, tqdm(total=len(left) if desc else len(cells), unit="equation" if desc else "run",
+                       disable=not progress, desc=desc or "runs") as bar:
         parallel = Parallel(return_as="generator_unordered")
         for records in parallel(delayed(run_job)(job, device, backend.threads) for job in work):
             for record in records:
+                record["command"] = command
                 write_record(out, record)
                 written.append(record)
-            bar.update(len(records))
+                left[record["target"]] -= 1
+                bar.update(1 if not desc else int(left[record["target"]] == 0))
     return written
 
 

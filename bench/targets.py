@@ -8,7 +8,7 @@ from pathlib import Path
 import sympy
 import torch
 
-from bench.conditions import Conditions, extra_variables
+from bench.conditions import EXTRA_RANGE, Conditions, extra_names
 from bench.errors import UserError
 from bench.formula import compile_formula, parse_formula
 
@@ -16,11 +16,12 @@ BUILTIN_FILE = Path(__file__).with_name("targets.toml")
 DISTS = ("uniform", "log-uniform", "integer")
 SIGNS = ("+", "-", "+-")
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+FLOAT32_TINY = float(torch.finfo(torch.float32).tiny)  # float32's smallest normal; min_abs_y = "float32-normal"
 MAX_REJECTED = 0.5  # a target that rejects more than this share of its draws is an error
 MAX_FILE_BYTES = 1_000_000  # a targets file beyond this is refused before it is parsed
 MAX_NAME_CHARS = 100  # a target's name is part of its records' file names
 
-_TARGET_KEYS = {"description", "formula", "scale", "products", "variables"}
+_TARGET_KEYS = {"description", "difficulty", "formula", "max_rejected", "min_abs_y", "scale", "products", "variables"}
 _VARIABLE_KEYS = {"low", "high", "dist", "sign"}
 
 
@@ -48,11 +49,16 @@ class Target:
     products: list[str] = field(default_factory=list)
     source: dict = field(default_factory=dict)  # the TOML table (and constants) as written
     conditions: Conditions = field(default_factory=Conditions)  # the data a user has (bench/conditions.py)
+    difficulty: str = ""  # a suite's label for it, e.g. "easy"
+    min_abs_y: float = 0.0  # rows with |y| below this are rejected and redrawn
+    max_rejected: float = MAX_REJECTED  # rejecting a larger share of draws is an error (a domain mostly invalid)
 
     def under(self, conditions):
         """This target as drawn under `conditions`: its irrelevant inputs appended after its own."""
         own = self.variables[: len(self.variables) - self.conditions.extra_features]
-        extras = extra_variables([v.name for v in own], conditions.extra_features)
+        low, high = (sympy.Float(bound) for bound in EXTRA_RANGE)
+        extras = [Variable(name, low, high, "log-uniform", "+")
+                  for name in extra_names([v.name for v in own], conditions.extra_features)]
         return replace(self, variables=own + extras, conditions=conditions)
 
     @property
@@ -77,19 +83,15 @@ class Target:
 
     def product_exponents(self):
         """Each declared product as (name, coefficient, {column: power}) for the `product` encoder."""
-        out = []
-        for text in self.products:
-            expr = parse_formula(text, f"target {self.name!r}: product {text!r}", self.names)
-            coefficient, factors = expr.as_coeff_mul()
-            powers = {}
-            for factor in factors:
-                base, power = factor.as_base_exp()
-                if not (isinstance(base, sympy.Symbol) and power.is_number):
-                    raise UserError(f"target {self.name!r}: product {text!r} must be a product of powers of "
-                                    "variables, e.g. 'x3*x4' or 'x5/x2**2'")
-                powers[self.names.index(str(base))] = float(power)
-            out.append((text, float(coefficient), powers))
-        return out
+        return product_exponents(self.name, self.products, self.names)
+
+    def example_inputs(self, n):
+        """n rows of inputs to size an encoder's output by (bench/resources.py): draws with seed 0."""
+        return self.sample(n, seed=0)[0]
+
+    def ranges(self):
+        """Each variable's (name, low, high, dist) as plain data, bounds written as formulas (the `edges` encoder's)."""
+        return tuple((v.name, str(v.low), str(v.high), v.dist) for v in self.variables)
 
     def bounds(self, X):
         """(low, high), each (n, d): the range each row's |x_j| was drawn from (bounds may use earlier inputs)."""
@@ -109,7 +111,8 @@ class Target:
                             f"{error}); simplify the formula or its bounds") from None
 
     def sample(self, n, seed, device="cpu", beyond=1.0):
-        """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values are redrawn.
+        """Draw n valid rows: (X, y, rejected share). Rows with non-finite or beyond-float32 values, or |y| below
+        `min_abs_y`, are redrawn.
         With `beyond` > 1, every range is widened by that factor (see `widen`) and only rows outside the domain
         (some variable out of its own range) are kept: an extrapolation test set."""
         generator = torch.Generator(device).manual_seed(seed)
@@ -118,11 +121,12 @@ class Target:
             size = max(2 * (n - kept), 1024)
             X, inside = self._draw(size, generator, device, beyond)
             y = self.evaluate(X)
-            valid = torch.isfinite(y) & (y.abs() <= FLOAT32_MAX) & torch.isfinite(X).all(dim=1)
+            valid = torch.isfinite(y) & (y.abs() <= FLOAT32_MAX) & (y.abs() >= self.min_abs_y) & torch.isfinite(X).all(dim=1)
             drawn, finite = drawn + size, finite + int(valid.sum())
-            if 1 - finite / drawn > MAX_REJECTED:
+            if 1 - finite / drawn > self.max_rejected:
+                tiny = f" or below min_abs_y ({self.min_abs_y:g})" if self.min_abs_y else ""
                 raise UserError(f"target {self.name!r}: {1 - finite / drawn:.0%} of draws give y that is NaN, "
-                                "infinite or beyond float32; narrow the variables' bounds to where the formula "
+                                f"infinite, beyond float32{tiny}; narrow the variables' bounds to where the formula "
                                 "is finite" + (f", or lower --extrapolate {beyond}" if beyond > 1 else ""))
             keep = valid & ~inside if beyond > 1 else valid
             kept += int(keep.sum())
@@ -184,6 +188,24 @@ class Target:
 
     def __getstate__(self):  # compiled functions do not pickle; workers recompile them
         return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
+
+
+def product_exponents(name, products, names):
+    """Each product formula in `products` (over the input `names`) as (text, coefficient, {column: power});
+    target `name` is named in errors."""
+    out = []
+    for text in products:
+        expr = parse_formula(text, f"target {name!r}: product {text!r}", names)
+        coefficient, factors = expr.as_coeff_mul()
+        powers = {}
+        for factor in factors:
+            base, power = factor.as_base_exp()
+            if not (isinstance(base, sympy.Symbol) and power.is_number):
+                raise UserError(f"target {name!r}: product {text!r} must be a product of powers of "
+                                "variables, e.g. 'x3*x4' or 'x5/x2**2'")
+            powers[names.index(str(base))] = float(power)
+        out.append((text, float(coefficient), powers))
+    return out
 
 
 def widen(low, high, dist, factor):
@@ -250,11 +272,32 @@ def _parse_target(name, table, constant_values, where):
     products = table.get("products", [])
     if not isinstance(products, list) or not all(isinstance(p, str) for p in products):
         raise UserError(f"{where}: products must be a list of strings, e.g. [\"x3*x4\"]")
+    difficulty = table.get("difficulty", "")
+    if not isinstance(difficulty, str):
+        raise UserError(f"{where}: difficulty must be a string, e.g. difficulty = \"easy\"")
+    min_abs_y = _min_abs_y(table["min_abs_y"], where) if "min_abs_y" in table else 0.0
+    max_rejected = table.get("max_rejected", MAX_REJECTED)
+    if isinstance(max_rejected, bool) or not isinstance(max_rejected, (int, float)) or not 0 < max_rejected < 1:
+        raise UserError(f"{where}: max_rejected must be a share between 0 and 1, e.g. 0.9, got {max_rejected!r}")
     source = {"table": table, "constants": {k: constant_values[k] for k in sorted(constant_values)}}
     target = Target(name, table["formula"], variables, expr, str(table.get("description", "")), scale, products,
-                    source)
+                    source, difficulty=difficulty, min_abs_y=min_abs_y, max_rejected=float(max_rejected))
     target.product_exponents()  # validates the products now rather than at encoding time
     return target
+
+
+def target_from_definition(name, definition):
+    """The Target that `definition` (a record's `target_definition`, Target.definition()) describes, parsed again."""
+    return _parse_target(name, definition["table"], definition["constants"], "the record")
+
+
+def _min_abs_y(value, where):
+    """min_abs_y as a number: "float32-normal" (float32's smallest normal, as SRSD rejects) or a positive number."""
+    if value == "float32-normal":
+        return FLOAT32_TINY
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise UserError(f"{where}: min_abs_y must be \"float32-normal\" or a positive number, got {value!r}")
+    return float(value)
 
 
 def _check_name(name, at):

@@ -35,10 +35,13 @@ import pandas as pd
 import torch
 
 from bench import cli
+from bench.device import device_name, synchronize
 from bench.errors import UserError
 from bench.model import EnsembleMLP
+from bench.protocol import evaluate_many
+from bench.registry import MODELS
 from bench.step import WARMUP_STEPS, TrainingStep
-from bench.train import TrainConfig, device_name, synchronize
+from bench.train import TrainConfig
 
 INPUTS = 5  # the seed equation's inputs
 
@@ -57,6 +60,9 @@ def parser():
     p.add_argument("--tuning", action="store_true",
                    help="time a tuning search batched against one trial at a time instead (tuning-<device>.csv)")
     p.add_argument("--trials", type=cli.positive_int, default=16, help="with --tuning: trials per pipeline (default: 16)")
+    p.add_argument("--equations", type=cli.positive_int, metavar="K",
+                   help="time a suite's first stage (bench.suite, quick budget) on the first K SRSD-easy equations instead: "
+                        "batched across equations against one equation at a time, in equations per hour (suite-<device>.csv)")
     p.add_argument("--out", default="results", help="folder for throughput-<device>.csv (default: results)")
     return p
 
@@ -143,6 +149,31 @@ def tuning_speed(args, device):
     return rows
 
 
+def suite_speed(args, device):
+    """Equations per hour for a suite's first stage (every mlp pipeline of bench.suite at the quick budget) on
+    `args.equations` SRSD-easy equations: all of them as one ensemble, then one equation at a time."""
+    from bench.suite import BUDGETS, FIRST_STAGE
+    from bench.suites import load_suite
+
+    budget = BUDGETS["quick"]
+    settings = MODELS["mlp"].settings(TrainConfig(steps=budget.steps, train_size=budget.train_size,
+                                                  val_size=budget.val_size, test_size=budget.test_size), None)
+    targets = list(load_suite("srsd-easy").values())[: args.equations]
+    cells = [(t, e, te) for t in targets for encodings, target_encodings in FIRST_STAGE
+             for e in encodings for te in target_encodings]
+    rows = []
+    for mode, parts in (("batched across equations", [cells]),
+                        ("one equation at a time", [[c for c in cells if c[0] is t] for t in targets])):
+        tick = time.perf_counter()
+        for part in parts:
+            evaluate_many("mlp", 0, part, settings, device)
+        hours = (time.perf_counter() - tick) / 3600
+        rows.append({"mode": mode, "equations": len(targets), "pipelines": len(cells) // len(targets),
+                     "steps": budget.steps, "seconds": hours * 3600, "equations_per_hour": len(targets) / hours,
+                     "device": device_name(device), "torch": torch.__version__})
+    return rows
+
+
 def show(rows):
     print(f"{'measurement':<22} {'models':>6} {'model-samples/s':>15} {'GFLOP/s':>8} {'of ceiling':>10}")
     for row in rows:
@@ -155,6 +186,18 @@ def main(argv=None):
     args = parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     device = cli.resolve_device(args.device)
+    if args.equations:
+        rows = suite_speed(args, device)
+        name = re.sub(r"[^a-z0-9]+", "-", rows[0]["device"].lower()).strip("-")
+        out = Path(args.out) / f"suite-{name}.csv"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(rows).to_csv(out, index=False, float_format="%.6g")
+        for row in rows:
+            print(f"{row['mode']:<26} {row['equations']} equations x {row['pipelines']} pipelines in "
+                  f"{row['seconds']:.1f} s: {row['equations_per_hour']:,.0f} equations/hour")
+        print(f"suite_speedup={rows[0]['equations_per_hour'] / rows[1]['equations_per_hour']:.2f} device={name}; "
+              f"table written to {out}")
+        return 0
     if args.tuning:
         if (args.width, args.batch_size) != (TrainConfig.width, TrainConfig.batch_size):
             raise UserError("--width and --batch-size size the ensemble measurement; --tuning searches the mlp's "

@@ -1,18 +1,22 @@
-"""Training the shared `mlp`: sample once, encode per member, train all members in one batched pass.
+"""Training the shared `mlp`: every member of a group in one batched pass (bench.model.EnsembleMLP).
 
-A group is every (input encoding, target encoding) pair for one (target, seed): the members share the
-training pool, the test set and the batch order, and differ in encoding and initialization.
+A member is one (settings, data) pair: its encoded training pool, its validation inputs and the scorer that
+reads its encoded predictions on validation (the harness, bench/protocol.py, provides both; a member never
+sees a test set). Members share the architecture, the batch size, the budget and the batch order; each has
+its own inputs, initialization, learning rate, weight decay and frequency scale.
 """
 
 import math
 import time
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
 
 import torch
 
-from bench.data import derive_seed, sample_data
-from bench.encodings import build_input_encoder, build_target_encoder, uses_periodic
-from bench.metrics import convergence, outcome, validation_error
+from bench.data import derive_seed
+from bench.device import device_name, synchronize
+from bench.encodings import uses_periodic
+from bench.metrics import convergence
 from bench.model import EnsembleMLP, MLPConfig
 from bench.polish import load_member, member_copy, polish_member
 from bench.step import TrainingStep
@@ -78,36 +82,6 @@ class TrainConfig:
         return MLPConfig(self.width, self.depth, self.activation, frequency_scale=self.frequency_scale)
 
 
-@dataclass
-class Member:
-    """One encoded member: its inputs (float32) and the fitted target encoder to invert its outputs."""
-
-    encoding: str
-    target_encoding: str
-    Z_train: torch.Tensor
-    t_train: torch.Tensor
-    Z_val: torch.Tensor
-    Z_test: torch.Tensor
-    target_encoder: object
-
-
-def encode_member(target, data, encoding, target_encoding, cache=None):
-    """Fit both encoders on the training pool only, then encode the pool, the validation and the test set.
-
-    `cache` (a dict) shares each fitted encoding between the members of one group: an input encoding is
-    fitted once however many target encodings it is paired with, and likewise the other way round.
-    """
-    cache = {} if cache is None else cache
-    if ("x", encoding) not in cache:
-        encoder = build_input_encoder(encoding, target).fit(data.X_train)
-        cache["x", encoding] = tuple(encoder.transform(X).float() for X in (data.X_train, data.X_val, data.X_test))
-    if ("y", target_encoding) not in cache:
-        target_encoder = build_target_encoder(target_encoding, target).fit(data.y_train[:, None])
-        cache["y", target_encoding] = target_encoder.transform(data.y_train[:, None])[:, 0].float(), target_encoder
-    (Z_train, Z_val, Z_test), (t_train, target_encoder) = cache["x", encoding], cache["y", target_encoding]
-    return Member(encoding, target_encoding, Z_train, t_train, Z_val, Z_test, target_encoder)
-
-
 def stack_padded(tensors):
     """(n, M, max width) from M tensors of shape (n, width_m), zero-padded on the right.
 
@@ -134,21 +108,24 @@ def learning_rate_factor(config):
     return factor
 
 
-def synchronize(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
+@dataclass
+class Member:
+    """One ensemble member: encoded training inputs and targets and validation inputs (float32 tensors on the
+    training device), how its encoded validation predictions are scored, its initialization seed and its own
+    values of MEMBER_SETTINGS (empty: the config's)."""
+
+    Z_train: torch.Tensor
+    t_train: torch.Tensor
+    Z_val: torch.Tensor
+    val_error: Callable  # encoded validation predictions (1-D tensor) -> the error choices are made on
+    init_seed: int
+    hyper: dict = field(default_factory=dict)
 
 
 @torch.no_grad()
 def predict(model, Z, chunk=32_768):
     """Encoded predictions (M, n) for padded inputs (n, M, width), in chunks to bound memory."""
     return torch.cat([model(Z[i: i + chunk].transpose(0, 1)) for i in range(0, Z.shape[0], chunk)], dim=1)
-
-
-def decode(members, encoded):
-    """Predictions on y's scale (float64), one row per member; a non-finite output stays NaN."""
-    encoded = torch.where(torch.isfinite(encoded), encoded, torch.nan).double()
-    return [m.target_encoder.inverse_transform(encoded[i][:, None])[:, 0] for i, m in enumerate(members)]
 
 
 class BestOnValidation:
@@ -196,22 +173,33 @@ def roll_back(best, errors, factor, lr):
     return collapsed
 
 
-def train_members(target, seed, members, data, config, device, periodic=False, hyper=None):
-    """Train encoded members together; one result dict per member (status, metrics, curve, kept step, ...).
 
-    `hyper` optionally gives each member its own {lr, weight_decay, frequency_scale} (tuning trials); the
-    architecture, batch size and budget come from `config`. Every `eval_every` steps each member is scored on
-    the validation set; its best weights are kept (then polished by L-BFGS when `config.lbfgs_iters`) and
-    the test set is predicted once, with them.
+
+class Ensemble:
+    """Trained members: `predict` gives each member's encoded predictions; `reports` what each member's
+    training did (curve, kept step, validation error, divergence) and `throughput` the ensemble's speed."""
+
+    def __init__(self, model, reports, throughput):
+        self.model, self.reports, self.throughput = model, reports, throughput
+
+    def predict(self, Zs):
+        """Encoded predictions, one 1-D tensor per member, for per-member inputs `Zs` (float32, n rows each)."""
+        return list(predict(self.model, stack_padded(Zs)))
+
+
+def fit_ensemble(members, config, seed, device, periodic=False):
+    """Train `members` together under `config` (architecture, batch size, budget), with batches drawn by `seed`.
+
+    Every `eval_every` steps each member is scored on validation; its best weights are kept (then polished by
+    L-BFGS when `config.lbfgs_iters`), and a member that collapses rolls back (`config.rollback`).
     """
-    hyper = hyper or [{}] * len(members)
-    value = {key: [h.get(key, getattr(config, key)) for h in hyper] for key in ("lr", "weight_decay", "frequency_scale")}
+    value = {key: [m.hyper.get(key, getattr(config, key)) for m in members] for key in MEMBER_SETTINGS}
     widths = [m.Z_train.shape[1] for m in members]
-    seeds = [derive_seed(seed, "init", m.encoding, m.target_encoding) for m in members]
-    model = EnsembleMLP(widths, seeds, replace(config.mlp, periodic=periodic), value["frequency_scale"]).to(device)
+    model = EnsembleMLP(widths, [m.init_seed for m in members], replace(config.mlp, periodic=periodic),
+                        value["frequency_scale"]).to(device)
     Z_train = stack_padded([m.Z_train for m in members])
     t_train = torch.stack([m.t_train for m in members], dim=1)
-    Z_val, y_val = stack_padded([m.Z_val for m in members]), data.y_val.cpu().numpy()
+    Z_val = stack_padded([m.Z_val for m in members])
     train_step = TrainingStep(model, Z_train, t_train, config.batch_size, derive_seed(seed, "batches"),
                               value["lr"], value["weight_decay"])
     lr_factor = learning_rate_factor(config)
@@ -227,8 +215,8 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
             train_step(lr_factor(step - 1))
         synchronize(device)
         train_seconds += time.perf_counter() - tick
-        y_hat = decode(members, predict(model, Z_val))
-        errors = [validation_error(y.cpu().numpy(), y_val) for y in y_hat]
+        encoded = predict(model, Z_val)
+        errors = [m.val_error(encoded[i]) for i, m in enumerate(members)]
         for curve, error in zip(curves, errors):
             curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
                           "median_rel_err": error})
@@ -241,36 +229,27 @@ def train_members(target, seed, members, data, config, device, periodic=False, h
             break
     best.restore()
     first_bad_step = train_step.first_bad_step.tolist()
-    lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, step,
+    lbfgs_seconds = polish(model, members, Z_train, t_train, Z_val, config, best, curves, step,
                            [bad >= 0 for bad in first_bad_step]) if config.lbfgs_iters else 0.0
-    Z_test = stack_padded([m.Z_test for m in members])
-    synchronize(device)
-    tick = time.perf_counter()
-    encoded_test = predict(model, Z_test)
-    synchronize(device)
-    infer_seconds = time.perf_counter() - tick
-    y_hat = decode(members, encoded_test)
-    y_test = data.y_test.cpu().numpy()
-    scale = target.evaluate_scale(data.X_test)
-    scale = None if scale is None else scale.cpu().numpy()
+    samples = step * config.batch_size
     throughput = {
         "device": device_name(device),
         "ensemble_size": len(members),
-        "train_samples_per_s": step * config.batch_size / train_seconds,
-        "ensemble_train_samples_per_s": len(members) * step * config.batch_size / train_seconds,
-        "infer_samples_per_s": data.y_test.shape[0] / infer_seconds,
-        "train_gflops": 3 * model.flops_per_sample() * len(members) * step * config.batch_size / train_seconds / 1e9,
+        "train_samples_per_s": samples / train_seconds,
+        "ensemble_train_samples_per_s": len(members) * samples / train_seconds,
+        "train_gflops": 3 * model.flops_per_sample() * len(members) * samples / train_seconds / 1e9,
         "train_seconds": train_seconds + lbfgs_seconds,  # samples/s and GFLOP/s above are Adam's alone
         **({"lbfgs_seconds": lbfgs_seconds} if config.lbfgs_iters else {}),
     }
-    return [{"curve": curves[m], "convergence": convergence(curves[m]), "throughput": throughput,
-             "rejected_share": data.rejected, "val_median_rel_err": float(best.error[m]), "kept_step": best.step[m],
-             "steps_run": curves[m][-1]["step"], **({"rollbacks": int(rollbacks[m])} if config.rollback else {}),
-             **outcome(y_hat[m].cpu().numpy(), y_test, scale, bad if bad >= 0 else None, step)}
-            for m, bad in enumerate(first_bad_step)]
+    reports = [{"curve": curves[m], "convergence": convergence(curves[m]), "val_median_rel_err": float(best.error[m]),
+                "kept_step": best.step[m], "steps_run": curves[m][-1]["step"], "last_step": step,
+                "diverged_at_step": bad if bad >= 0 else None,
+                **({"rollbacks": int(rollbacks[m])} if config.rollback else {})}
+               for m, bad in enumerate(first_bad_step)]
+    return Ensemble(model, reports, throughput)
 
 
-def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves, steps, diverged):
+def polish(model, members, Z_train, t_train, Z_val, config, best, curves, steps, diverged):
     """L-BFGS polish of every member that did not diverge and has a finite validation error, one at a time
     (bench.polish), on the first `lbfgs_rows` pool rows; extends the curves and the kept steps. A curve's
     seconds then add the member's own polish to the ensemble's Adam seconds. Returns the seconds spent."""
@@ -283,7 +262,7 @@ def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves,
         x, y = Z_train[:rows, m: m + 1].transpose(0, 1), t_train[:rows, m: m + 1].T
 
         def score(net, m=m, member=member):
-            return validation_error(decode([member], predict(net, Z_val[:, m: m + 1]))[0].cpu().numpy(), y_val)
+            return member.val_error(predict(net, Z_val[:, m: m + 1])[0])
 
         points, kept, kept_error = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every,
                                                  float(best.error[m]), config.lbfgs_patience)
@@ -298,31 +277,32 @@ def polish(model, members, Z_train, t_train, Z_val, y_val, config, best, curves,
     return total
 
 
-def device_name(device):
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"cpu ({torch.get_num_threads()} threads)"
+class EnsembleMember:
+    """One member of a trained ensemble as a predictor of its own encoded targets (a one-member copy)."""
+
+    def __init__(self, ensemble, member):
+        self.single = member_copy(ensemble.model, member)
+        self.features = max(ensemble.model.input_widths)
+
+    def __call__(self, Z):
+        padded = Z.new_zeros(Z.shape[0], 1, self.features, dtype=torch.float32)
+        padded[:, 0, : Z.shape[1]] = Z
+        return predict(self.single, padded)[0]
 
 
-def run_mlp(target, seed, cells, settings, device):
-    """The `mlp` model's job: every cell trained as one ensemble. A cell is (encoding, target encoding), or
-    (encoding, target encoding, its own values of MEMBER_SETTINGS) when its settings were tuned."""
+def fit_members(splits, hyper, settings, seed, device):
+    """The mlp's `fit_many` (bench/protocol.py): every split one member, trained as one ensemble, whatever target
+    its rows come from; (predictor, report, throughput) per split. Members whose inputs take periodic embeddings
+    (another first layer), or whose pools or validation sets differ in size, form ensembles of their own."""
     config = config_from(settings)
-    data = sample_data(target, seed, config.train_size, config.val_size, config.test_size, device)
-    hyper = [cell[2] if len(cell) > 2 else {} for cell in cells]
-    results, members, slots, cache = [None] * len(cells), [], [], {}
-    for slot, (encoding, target_encoding, *_) in enumerate(cells):
-        try:
-            members.append(encode_member(target, data, encoding, target_encoding, cache))
-            slots.append(slot)
-        except ValueError as error:
-            results[slot] = {"status": "failed", "error": f"encoding failed: {error}", "metrics": None}
-    for periodic in (False, True):  # periodic members have another first layer: a second ensemble
-        part = [(slot, m) for slot, m in zip(slots, members) if uses_periodic(m.encoding) == periodic]
-        if part:
-            trained = train_members(target, seed, [m for _, m in part], data, config, device, periodic,
-                                    [hyper[slot] for slot, _ in part])
-            for (slot, _), result in zip(part, trained):
-                results[slot] = result
-    return results
+    members = [Member(s.Z_train.float(), s.t_train.float(), s.Z_val.float(), s.val_error,
+                      derive_seed(seed, "init", s.encoding, s.target_encoding), h) for s, h in zip(splits, hyper)]
+    parts = {}
+    for i, (split, member) in enumerate(zip(splits, members)):
+        parts.setdefault((uses_periodic(split.encoding), len(member.Z_train), len(member.Z_val)), []).append(i)
+    fitted = [None] * len(splits)
+    for (periodic, _, _), part in sorted(parts.items()):
+        ensemble = fit_ensemble([members[i] for i in part], config, seed, device, periodic)
+        for m, i in enumerate(part):
+            fitted[i] = EnsembleMember(ensemble, m), ensemble.reports[m], ensemble.throughput
+    return fitted

@@ -18,25 +18,31 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+import torch
 from tqdm.auto import tqdm
 
-from bench.data import derive_seed, sample_data
+from bench.data import derive_seed
 from bench.encodings import uses_periodic
+from bench.protocol import validation_scores
 from bench.records import config_key, write_json
 from bench.registry import MODELS
 from bench.space import describe, draw
-from bench.train import MEMBER_SETTINGS, config_from, encode_member, train_members, without_run_only
+from bench.train import MEMBER_SETTINGS, without_run_only
 
 TUNING_SEED = 0
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
 SHARED = "shared per round"  # a search's `architecture` when its rounds share one
 
 
-def search_key(target, model, pipeline, settings, space, trials, round_size, searched_with=None):
+def search_key(target, model, pipeline, settings, space, trials, round_size, searched_with=None, device="cpu"):
     """What decides a search's outcome: hashed into its file name. `searched_with` (all the pipelines searched
-    together) only for a shared-architecture search, whose rounds every pipeline's errors decide."""
+    together) only for a shared-architecture search, whose rounds every pipeline's errors decide. The device
+    type is part of it (left out for the CPU, as in searches made before it was): a CPU search is never reused
+    by a GPU run, nor the other way round."""
     conditions = target.conditions.changed()
+    device_type = torch.device(device).type
     return config_key({"target": target.definition(), **({"conditions": conditions} if conditions else {}),
+                       **({"device_type": device_type} if device_type != "cpu" else {}),
                        "model": model, "pipeline": list(pipeline), "settings": settings, "space": describe(space),
                        "trials": trials, "round_size": round_size,
                        **({"architecture": SHARED, "searched_with": sorted(map(list, searched_with))}
@@ -55,31 +61,22 @@ def pipeline_space(space, encoding):
 
 
 def run_trials(target, model, asked, settings, device, batched=True, done=lambda count: None):
-    """Validation errors of the asked trials [(pipeline, params)], in order; `done(k)` as k more finish."""
-    if not MODELS[model].batched:
-        scores = []
-        no_test = {"test_size": None} if "test_size" in settings else {}  # sample_data: validation stands in
-        for (encoding, target_encoding), params in asked:
-            [result] = MODELS[model].run(target, TUNING_SEED, [(encoding, target_encoding)], settings | params | no_test,
-                                         device)
-            scores.append((result.get("val_median_rel_err", float("inf")), result.get("kept_step")))
-            done(1)
-        return scores
-    config = config_from(without_run_only(settings))  # trials never polish nor roll back
-    data = sample_data(target, TUNING_SEED, config.train_size, config.val_size, None, device)
-    groups, cache = defaultdict(list), {}
+    """Validation errors of the asked trials [(pipeline, params)], in order; `done(k)` as k more finish. For the
+    batched mlp, trials that share an architecture train as one ensemble (each its own member settings)."""
+    settings = without_run_only(settings)  # trials never polish nor roll back
+    groups = defaultdict(list)
     for i, ((encoding, _), params) in enumerate(asked):
-        architecture = tuple(sorted((k, v) for k, v in params.items() if k not in MEMBER_SETTINGS))
-        groups[uses_periodic(encoding), architecture, None if batched else i].append(i)
+        own = MEMBER_SETTINGS if MODELS[model].batched else ()
+        architecture = tuple(sorted((k, v) for k, v in params.items() if k not in own))
+        groups[uses_periodic(encoding), architecture, None if batched and MODELS[model].batched else i].append(i)
     scores = [None] * len(asked)
-    for (periodic, architecture, _), indices in groups.items():
-        group_config = replace(config, **dict(architecture))
-        members = [encode_member(target, data, *asked[i][0], cache) for i in indices]
-        hyper = [{k: v for k, v in asked[i][1].items() if k in MEMBER_SETTINGS} for i in indices]
-        results = train_members(target, TUNING_SEED, members, data, group_config, device, periodic, hyper)
-        for i, result in zip(indices, results):
-            error = result["val_median_rel_err"] if result["status"] == "ok" else float("inf")
-            scores[i] = (error, result["kept_step"])
+    for (_, architecture, _), indices in groups.items():
+        cells = [(*asked[i][0], {k: v for k, v in asked[i][1].items() if k in MEMBER_SETTINGS}) for i in indices]
+        if not MODELS[model].batched:
+            cells = [cell[:2] for cell in cells]
+        results = validation_scores(model, target, TUNING_SEED, cells, settings | dict(architecture), device)
+        for i, score in zip(indices, results):
+            scores[i] = score
         done(len(indices))
     return scores
 
@@ -177,7 +174,7 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
         shared = shares_architecture(model, model_space, shared_architecture)
         paths = {p: search_path(out, target, model, p, search_key(
             target, model, p, settings, pipeline_space(model_space, p[0]), trials, round_size,
-            pipelines if shared else None)) for p in pipelines}
+            pipelines if shared else None, device)) for p in pipelines}
         summaries = {p: json.loads(path.read_text()) for p, path in paths.items() if path.exists()}
         missing = [p for p in pipelines if p not in summaries]
         if missing and not run_missing:

@@ -36,11 +36,12 @@ INPUT_ENCODINGS = {
     "standard": Encoding(lambda target: Standard(), "zero mean, unit variance"),
     "log": Encoding(lambda target: SignedLog(), "standardized log|x|, plus a sign channel where x can be <= 0"),
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(x / median|x|): a signed log"),
-    "product": Encoding(lambda target: Products(target.product_exponents(), target.names),
+    "product": Encoding(lambda target: Products(*_declared_products(target)),
                         "inputs plus the target's declared products (e.g. x3*x4)", needs_products=True,
                         reads_raw_inputs=True),
-    "edges": Encoding(lambda target: Edges(target), "inputs plus each uniformly drawn input's distance to the "
-                      "ends of its range (use as edges+log: a pole at a range's end becomes linear)",
+    "edges": Encoding(lambda target: Edges(None if target is None else target.ranges()),
+                      "inputs plus each uniformly drawn input's distance to the ends of its range (use as "
+                      "edges+log: a pole at a range's end becomes linear)",
                       reads_raw_inputs=True),
     "quantile": Encoding(lambda target: Quantile(), "each column through its training CDF to a standard normal"),
     "power": Encoding(lambda target: Power(), "Yeo-Johnson power transform, standardized"),
@@ -49,12 +50,21 @@ INPUT_ENCODINGS = {
                          "as the mlp's first layer; mlp only", mlp_only=True),
 }
 
+DEFAULT_INPUT_ENCODINGS = ["raw", "minmax", "standard", "log", "product+log"]  # bench.run's default grid
+
 TARGET_ENCODINGS = {
     "none": Encoding(lambda target: Identity(), "y as is"),
     "standard": Encoding(lambda target: Standard(), "zero mean, unit variance"),
     "asinh": Encoding(lambda target: Asinh(), "standardized asinh(y / median|y|): a signed log of y"),
     "quantile": Encoding(lambda target: Quantile(), "y through its training CDF to a standard normal"),
 }
+
+
+def _declared_products(target):
+    """The target's products and its input names, for the `product` encoder."""
+    if target is None or not target.products:
+        raise UserError("encoding 'product' needs declared products (a target's `products`); choose another encoding")
+    return target.product_exponents(), target.names
 
 
 def check_input_encoding(spec):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from bench.cli import resolve_device
-from bench.train import device_name
+from bench.device import device_name
 
 DEVICE = resolve_device("auto")
 

@@ -4,9 +4,9 @@ from dataclasses import asdict
 
 import pytest
 
-from baselines import question_recipes
-from baselines.asker_ladder import ASKER, CHANGES, FIXED, LADDER, LEAVE_ONE_OUT, RUNGS, model_for, run_rung
+from baselines.asker_ladder import ASKER, CHANGES, FIXED, LADDER, LEAVE_ONE_OUT, RUNGS, model_for
 from baselines.signomial import Recipe
+from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.targets import load_targets
 from bench.train import TrainConfig
@@ -51,8 +51,8 @@ def test_every_row_is_a_model_whose_settings_hold_its_whole_recipe():
 def test_the_ladder_trainer_on_rung_zero_reproduces_seed_asker_exactly():
     cells = [("raw", "none")]
     settings = MODELS["seed-asker"].settings(BUDGET, 2000)
-    [posted] = question_recipes.run_recipe("seed-asker", SEED, 0, cells, settings, "cpu")
-    [rung] = run_rung(SEED, 0, cells, settings | asdict(ASKER), "cpu")
+    [posted] = evaluate("seed-asker", SEED, 0, cells, settings, "cpu")
+    [rung] = evaluate("asker-1-standardized-log", SEED, 0, cells, settings | asdict(ASKER), "cpu")  # rung 0's recipe
     assert [p["median_rel_err"] for p in rung["curve"]] == [p["median_rel_err"] for p in posted["curve"]]
     assert rung["metrics"] == posted["metrics"] and rung["val_median_rel_err"] == posted["val_median_rel_err"]
 
@@ -60,7 +60,7 @@ def test_the_ladder_trainer_on_rung_zero_reproduces_seed_asker_exactly():
 @pytest.mark.parametrize("name", ["asker-5-lbfgs-polish", "fixed-without-standardized-log"])
 def test_polished_rows_train_and_add_the_polish_to_their_curve(name):
     settings = MODELS[name].settings(BUDGET, 2000) | {"polish_iters": 20}
-    [result] = run_rung(SEED, 0, [("raw", "none")], settings, "cpu")
+    [result] = evaluate(name, SEED, 0, [("raw", "none")], settings, "cpu")
     assert result["status"] == "ok" and [p["step"] for p in result["curve"][:3]] == [10, 20, 30]
     assert len(result["curve"]) == 4 and result["curve"][-1]["step"] > 30
     assert result["val_median_rel_err"] <= result["curve"][-2]["median_rel_err"]

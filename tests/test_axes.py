@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from bench.axes import LEVELS, commands
+from bench.builtin import main as report
 from bench.records import write_record
 from bench.report.axes import AXES, axes_frame, axes_summary, axis_of, axis_runs, axis_table, smallest_sizes, write_axes
 from bench.report.main import conditions_section
-from bench.report.main import main as report
 from bench.run import data_conditions, parser
 from bench.run import main as run
 

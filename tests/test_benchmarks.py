@@ -10,10 +10,11 @@ from dataclasses import replace
 import pytest
 from bench.encodings import INPUT_ENCODINGS, build_input_encoder, uses_periodic
 
+from bench.device import synchronize
 from bench.model import EnsembleMLP
 from bench.step import TrainingStep
 from bench.targets import load_targets
-from bench.train import TrainConfig, predict, synchronize
+from bench.train import TrainConfig, predict
 
 CONFIG = TrainConfig()
 N = 16_384  # rows per inference, transform and sampling call

@@ -8,6 +8,7 @@ from bench import train
 from bench.conditions import EXTRA_RANGE, Conditions, describe, grid
 from bench.data import sample_data
 from bench.errors import UserError
+from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.sweep import plan
 from bench.targets import load_targets, parse_targets, widen
@@ -93,8 +94,8 @@ def test_the_mlp_trains_on_no_more_than_its_rows(monkeypatch):
     monkeypatch.setattr(train, "TrainingStep", recording)
     settings = MODELS["mlp"].settings(TrainConfig(steps=20, eval_every=10, train_size=5000, val_size=500,
                                                   test_size=500), None)
-    results = train.run_mlp(SEED.under(Conditions(train_rows=300)), 0, [("log", "asinh"), ("raw", "none")],
-                            settings, "cpu")
+    results = evaluate("mlp", SEED.under(Conditions(train_rows=300)), 0, [("log", "asinh"), ("raw", "none")],
+                       settings, "cpu")
     assert all(r["status"] == "ok" for r in results) and seen and max(seen) <= 300
 
 

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 import torch
 from bench.encodings import INPUT_ENCODINGS, TARGET_ENCODINGS, build_input_encoder, build_target_encoder
+from bench.encodings.edges import Edges
 from sklearn.base import clone
 
 from bench.data import Data
 from bench.errors import UserError
+from bench.protocol import encode
 from bench.targets import load_targets, parse_targets
-from bench.train import encode_member
 
 SEED = load_targets()["seed"]
 INVERTIBLE = ["raw", "minmax", "standard", "log", "asinh", "product", "product+log", "edges", "edges+log", "power", "ple",
@@ -82,14 +83,15 @@ def test_fitted_state_comes_from_the_training_split_only(spec, seed_draws):
     assert not torch.allclose(before, refit_on_test)
 
 
-def test_encode_member_fits_input_and_target_encoders_on_the_training_pool(seed_draws):
+def test_the_protocol_fits_input_and_target_encoders_on_the_training_pool(seed_draws):
     train, test = seed_draws
     test = test * 10
     data = Data(train, SEED.evaluate(train), test * 2, SEED.evaluate(test * 2), test, SEED.evaluate(test), 0.0)
-    member = encode_member(SEED, data, "standard", "standard")
-    assert member.Z_train.mean(0).abs().max() < 1e-4
-    assert member.Z_test.mean(0).abs().max() > 1 and member.Z_val.mean(0).abs().max() > 1  # neither was used to fit
-    assert member.t_train.mean().abs() < 1e-4 and member.Z_train.dtype == torch.float32
+    split, Z_test = encode(SEED, data, "standard", "standard", tensors=True, cache={})
+    assert split.Z_train.mean(0).abs().max() < 1e-4
+    assert Z_test.mean(0).abs().max() > 1 and split.Z_val.mean(0).abs().max() > 1  # neither was used to fit
+    assert split.t_train.mean().abs() < 1e-4
+    torch.testing.assert_close(split.t_val, split.target_encoder.transform(data.y_val[:, None])[:, 0])
 
 
 def test_product_appends_the_declared_product(seed_draws):
@@ -186,6 +188,13 @@ def test_edges_need_the_target_s_inputs_and_come_first():
     for spec, fix in [("log+edges", "edges+log"), ("standard+product", "product+standard")]:
         with pytest.raises(UserError, match=re.escape(f"must come first; write {fix}")):
             build_input_encoder(spec, POLE)
+
+
+def test_edges_learn_each_column_s_range_when_none_is_declared():
+    X = torch.tensor([[1.0, -4.0], [3.0, 2.0], [2.0, 8.0]], dtype=torch.float64)
+    Z = Edges().fit(X).transform(torch.tensor([[2.0, -3.0], [5.0, 1.0]], dtype=torch.float64))
+    # |x| − least |x| on train, then largest |x| on train − |x|, each clamped at 0 beyond the range
+    torch.testing.assert_close(Z[:, 2:], torch.tensor([[1.0, 1.0, 1.0, 5.0], [4.0, 0.0, 0.0, 7.0]], dtype=torch.float64))
 
 
 def test_edges_stay_finite_where_an_expression_bound_is_not():

@@ -5,14 +5,20 @@ from dataclasses import replace
 import pytest
 import torch
 
-from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
 from bench.optim import EnsembleAdamW
+from bench.protocol import evaluate
+from bench.registry import MODELS
 from bench.step import TrainingStep
 from bench.targets import load_targets
-from bench.train import TrainConfig, encode_member, train_members
+from bench.train import TrainConfig
 
 SMALL = MLPConfig(width=32, depth=2)
+
+
+def run_mlp(target, cells, config):
+    """The protocol's results for mlp cells under `config` (seed 0, CPU)."""
+    return evaluate("mlp", target, 0, cells, MODELS["mlp"].settings(config, None), "cpu")
 
 
 def synthetic_pool(widths, n=2048):
@@ -32,15 +38,13 @@ def trained(widths, seeds, Z, t, steps=30):
     return model, step
 
 
-def test_a_member_of_train_members_matches_the_same_member_trained_alone():
+def test_a_member_of_an_ensemble_matches_the_same_member_trained_alone():
     target = load_targets()["seed"]
     config = TrainConfig(steps=60, eval_every=30, train_size=4000, test_size=2000, val_size=1000)
-    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
     cells = [("log", "standard"), ("product+log", "asinh"), ("standard", "standard")]  # widths 5, 6, 5
-    members = [encode_member(target, data, *cell) for cell in cells]
-    together = train_members(target, 0, members, data, config, "cpu")
-    for member, result in zip(members, together):
-        [alone] = train_members(target, 0, [member], data, config, "cpu")
+    together = run_mlp(target, cells, config)
+    for cell, result in zip(cells, together):
+        [alone] = run_mlp(target, [cell], config)
         assert result["status"] == alone["status"] == "ok"
         for key, value in alone["metrics"].items():
             assert result["metrics"][key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
@@ -96,13 +100,11 @@ def test_ensemble_adamw_matches_torch_adamw_member_by_member():
 def test_a_member_with_its_own_settings_matches_that_trial_trained_alone():
     target = load_targets()["seed"]
     config = TrainConfig(steps=60, eval_every=20, train_size=4000, val_size=1000, test_size=2000)
-    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
-    member = encode_member(target, data, "log", "asinh")
     trials = [{"lr": 1e-2, "weight_decay": 0.0}, {"lr": 1e-3, "weight_decay": 1e-2}]
-    together = train_members(target, 0, [member, member], data, config, "cpu", hyper=trials)
+    together = run_mlp(target, [("log", "asinh", trial) for trial in trials], config)
     assert together[0]["metrics"] != together[1]["metrics"]
     for trial, result in zip(trials, together):
-        [alone] = train_members(target, 0, [member], data, config, "cpu", hyper=[trial])
+        [alone] = run_mlp(target, [("log", "asinh", trial)], config)
         assert result["kept_step"] == alone["kept_step"]
         assert result["metrics"]["median_rel_err"] == pytest.approx(alone["metrics"]["median_rel_err"], rel=1e-4)
 
@@ -111,11 +113,10 @@ def test_the_kept_weights_are_those_of_the_best_validation_step():
     target = load_targets()["seed"]
     config = TrainConfig(steps=80, eval_every=20, train_size=4000, val_size=1000, test_size=2000, lr=3e-2,
                          schedule="constant")
-    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cpu")
-    [result] = train_members(target, 0, [encode_member(target, data, "log", "asinh")], data, config, "cpu")
+    [result] = run_mlp(target, [("log", "asinh")], config)
     best = min(result["curve"], key=lambda point: point["median_rel_err"])
     assert result["kept_step"] == best["step"]
     assert result["val_median_rel_err"] == pytest.approx(best["median_rel_err"])
     shorter = replace(config, steps=best["step"])
-    [stopped] = train_members(target, 0, [encode_member(target, data, "log", "asinh")], data, shorter, "cpu")
+    [stopped] = run_mlp(target, [("log", "asinh")], shorter)
     assert result["metrics"]["median_rel_err"] == pytest.approx(stopped["metrics"]["median_rel_err"], rel=1e-5)

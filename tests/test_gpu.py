@@ -3,11 +3,12 @@
 import pytest
 import torch
 
-from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
+from bench.registry import MODELS
 from bench.step import WARMUP_STEPS, TrainingStep
+from bench.sweep import Cell, group, run_job
 from bench.targets import load_targets
-from bench.train import TrainConfig, encode_member, train_members
+from bench.train import TrainConfig
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
@@ -50,11 +51,13 @@ def test_graph_replays_do_not_sync_and_still_flag_a_diverging_member():
     assert step.first_bad_step.tolist() == [-1, -1, 1]
 
 
-def test_train_members_runs_on_cuda():
+def test_an_mlp_job_runs_on_cuda_in_full_float32():
     target = load_targets()["seed"]
     config = TrainConfig(steps=100, eval_every=50, train_size=4000, test_size=2000, val_size=1000)
-    data = sample_data(target, 0, config.train_size, config.val_size, config.test_size, "cuda")
-    members = [encode_member(target, data, "log", "standard"), encode_member(target, data, "product+log", "asinh")]
-    results = train_members(target, 0, members, data, config, "cuda")
-    assert [r["status"] for r in results] == ["ok", "ok"]
-    assert results[0]["throughput"]["device"] == torch.cuda.get_device_name()
+    cells = [Cell(target, "log", "standard", "mlp", 0, MODELS["mlp"].settings(config, None), "cuda"),
+             Cell(target, "product+log", "asinh", "mlp", 0, MODELS["mlp"].settings(config, None), "cuda")]
+    [job] = group(cells)
+    records = run_job(job, "cuda", threads=1)
+    assert [r["status"] for r in records] == ["ok", "ok"]
+    assert records[0]["throughput"]["device"] == torch.cuda.get_device_name()
+    assert records[0]["env"]["tf32"] is False and not torch.backends.cuda.matmul.allow_tf32

@@ -7,11 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bench import cli
+from bench import builtin, cli
 from bench.metrics import convergence
 from bench.records import config_key, load_records, prepare_out, runs_dir, write_record
 from bench.report import figures, frames, markdown, stats, sweeps, tables
-from bench.report import main as report_main
 from bench.report.ladder import agreement_table, ladder_table
 
 T_975_2, T_975_1 = 4.302652729911275, 12.706204736174707  # scipy.stats.t.ppf(0.975, df) for df = 2, 1
@@ -34,6 +33,8 @@ def record(model="mlp", encoding="log", target_encoding="asinh", seed=0, err=0.1
                                                "train_samples_per_s": 1e4, "infer_samples_per_s": 1e6},
             "memory": {"peak_rss_mb": 100.0}, "env": {"device": "cpu (2 threads)", "python": "3.11.7", "torch": "2.13"},
             "finished": f"2026-01-0{seed + 1}T00:00:00+0000",
+            "command": ["python", "-m", "bench.run", "--targets", target, "--models", model, "--encodings", encoding,
+                        "--target-encodings", target_encoding, "--steps", "100", "--out", "results"],
             "rel_err_quantiles": {"levels": [0.1, 0.5, 0.9], "rel_err": [err / 10, err, 10 * err]} if ok else None}
 
 
@@ -60,6 +61,8 @@ def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
     r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5,
                    "params": {"lr": 0.003, "width": 128}}
     r["kept_step"] = steps
+    r["command"] = ["python", "-m", "bench.run", "--targets", target, "--encodings", encoding, "--target-encodings",
+                    target_encoding, "--steps", str(steps), "--tune", "8", "--tune-steps", "100", "--out", "results"]
     return r
 
 
@@ -187,7 +190,7 @@ def reported(tmp_path_factory):
     for r in synthetic_records() + ladder_records():
         write_record(out, r)
     (runs_dir(out) / "half-written.json").write_text("{")
-    assert report_main.main(["--out", str(out)]) == 0
+    assert builtin.main(["--out", str(out)]) == 0
     return out
 
 
@@ -223,7 +226,7 @@ def test_a_folder_where_every_run_failed_still_gets_a_summary(tmp_path):
     prepare_out(tmp_path)
     for seed in (0, 1):
         write_record(tmp_path, record(seed=seed, status="failed"))
-    assert report_main.main(["--out", str(tmp_path)]) == 0
+    assert builtin.main(["--out", str(tmp_path)]) == 0
     summary = (tmp_path / "summary.md").read_text()
     assert "2 runs: 0 ok, 0 diverged, 2 failed" in summary and "No ok runs." in summary
     assert "| 0/2 (2 failed) |" in summary and not list(tmp_path.glob("*.png"))
@@ -232,23 +235,23 @@ def test_a_folder_where_every_run_failed_still_gets_a_summary(tmp_path):
 def test_an_out_path_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
     path = tmp_path / "results"
     path.write_text("")
-    assert cli.main_guard(lambda: report_main.main(["--out", str(path)])) == 2
+    assert cli.main_guard(lambda: builtin.main(["--out", str(path)])) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
     seen = {}
 
-    def fake_sweep(args, quiet=False):
+    def fake_sweep(args, quiet=False, command=None):
         seen.setdefault("args", []).append(args)
         prepare_out(args.out)
         write_record(args.out, record(seed=0, err=0.2))
         write_record(args.out, record(seed=1, err=0.3))
         return [], 0
 
-    monkeypatch.setattr("bench.run.sweep", fake_sweep)
-    monkeypatch.setattr(report_main, "write_report", lambda records, broken, out: seen.update(records=records) or [])
-    assert report_main.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
+    monkeypatch.setattr(builtin, "run", fake_sweep)
+    monkeypatch.setattr(builtin, "write_report", lambda records, broken, out: seen.update(records=records) or [])
+    assert builtin.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
     commands = sweeps.QUICK_SWEEP.commands
     assert [args.steps for args in seen["args"]] == [int(c[c.index("--steps") + 1]) if "--steps" in c else None
                                                      for c in commands]
@@ -258,30 +261,21 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
 @pytest.mark.parametrize("sweep", [sweeps.QUICK_SWEEP, sweeps.DEFAULT_SWEEP], ids=lambda s: s.name)
 def test_the_built_in_sweeps_are_valid_bench_run_commands(sweep, tmp_path):
     for command in sweep.commands:
-        keys = sweeps.planned_keys(list(command), tmp_path)
+        keys = builtin.planned_keys(list(command), tmp_path)
         if "--tune" in command:  # its settings wait for searches that are not stored in tmp_path
-            assert keys is None and sweeps.planned_keys([c for c in command if c != "--tune"], tmp_path) is None
+            assert keys is None and builtin.planned_keys([c for c in command if c != "--tune"], tmp_path) is None
         else:
             assert keys
 
 
-@pytest.mark.parametrize("sizes", [["--set", "train_size=5000"], ["--train-size", "5000"]])
-def test_the_reproduce_command_plans_exactly_the_recorded_runs(tmp_path, sizes):
-    from bench.run import parser, train_config
-    from bench.sweep import plan
-    from bench.targets import load_targets
+def test_a_record_names_the_command_that_made_it(tmp_path):
+    from bench.run import main
 
-    argv = ["--targets", "seed", "--encodings", "raw,log", "--target-encodings", "none,asinh",
-            "--models", "mlp,seed-asker,linear", "--seeds", "2", "--steps", "300", "--set", "eval_every=50", *sizes]
-    args = parser().parse_args(argv)
-    cells, _ = plan([load_targets([])["seed"]], args.encodings, args.target_encodings, args.models, args.seeds,
-                    train_config(args), args.train_size)
-    runs_dir(tmp_path).mkdir()
-    for cell in cells:
-        write_record(tmp_path, {"config": cell.config, "key": cell.key})
-    records, _ = load_records(tmp_path)
-    assert sweeps.planned_keys(sweeps.sweep_arguments(records), tmp_path) == {c.key for c in cells}
-    assert "They plan exactly the 18 runs recorded here" in sweeps.reproduction(records, tmp_path)[-1]
+    argv = ["--targets", "seed", "--encodings", "log", "--target-encodings", "asinh", "--steps", "300", "--seeds", "1"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    [run], _ = load_records(tmp_path)
+    assert run["command"] == ["python", "-m", "bench.run", *argv, "--out", str(tmp_path)]
+    assert sweeps.reproduction([run], tmp_path)[1] == "python -m bench.run " + " ".join(argv) + f" --out {tmp_path}"
 
 
 def test_tuned_records_reproduce_as_tuned_commands_one_per_budget(tmp_path):
@@ -294,27 +288,20 @@ def test_tuned_records_reproduce_as_tuned_commands_one_per_budget(tmp_path):
     records, _ = load_records(tmp_path)
     lines = sweeps.reproduction(records, tmp_path)
     commands = [line for line in lines if line.startswith("python -m bench.run")]
-    assert len(commands) == 2 and all("--tune 2 --tune-steps 40" in c for c in commands)
-    assert "They plan exactly the 2 runs recorded here" in lines[-1]
+    assert len(commands) == 2 and all("--tune 2 " in c and "--tune-steps 40" in c for c in commands)
 
-def test_records_of_a_built_in_sweep_reproduce_as_its_commands(tmp_path, monkeypatch):
-    from bench.run import parser, train_config
-    from bench.sweep import plan
-    from bench.targets import load_targets
 
-    untuned = sweeps.Sweep("quick", tuple(c for c in sweeps.QUICK_SWEEP.commands if "--tune" not in c), 1)
-    monkeypatch.setattr(sweeps, "QUICK_SWEEP", untuned)  # tuned commands' records need their searches run
-    targets = load_targets([])
-    for command in untuned.commands:
-        args = parser().parse_args(list(command))
-        cells, _ = plan([targets[n] for n in args.targets], args.encodings, args.target_encodings, args.models,
-                        args.seeds, train_config(args), args.train_size)
-        runs_dir(tmp_path).mkdir(exist_ok=True)
-        for cell in cells:
-            write_record(tmp_path, {"config": cell.config, "key": cell.key})
-    records, _ = load_records(tmp_path)
+def test_records_of_a_built_in_sweep_reproduce_as_its_commands_in_its_order(tmp_path):
+    commands = sweeps.QUICK_SWEEP.commands
+    records = [{**record(seed=k), "command": ["python", "-m", "bench.run", *c, "--out", str(tmp_path)]}
+               for k, c in enumerate(reversed(commands))]
     lines = sweeps.reproduction(records, tmp_path)
-    assert "quick sweep" in lines[-1] and lines[1].startswith("python -m bench.run --targets seed,seed-coded")
+    assert "quick sweep" in lines[-1] and lines[1:1 + len(commands)] == [
+        f"python -m bench.run {' '.join(c)} --out {tmp_path}" for c in commands]
+    older = {**record(seed=5)}
+    del older["command"]
+    assert "1 of the 4 records were made before records kept their command" in sweeps.reproduction(
+        [*records, older], tmp_path)[-1]
 
 
 def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
@@ -336,13 +323,13 @@ def test_a_built_in_sweep_runs_when_the_folder_holds_none_or_part_of_it_and_neve
     command = ("--targets", "seed", "--encodings", "raw,log", "--target-encodings", "none", "--models", "linear",
                "--seeds", "1")
     sweep = sweeps.Sweep("tiny", (command,), 1)
-    keys = sorted(sweeps.planned_keys(list(command), tmp_path))
+    keys = sorted(builtin.planned_keys(list(command), tmp_path))
     first = {**record(model="linear", encoding="raw", target_encoding="none"), "key": keys[0]}
     second = {**record(model="linear", encoding="log", target_encoding="none"), "key": keys[1]}
-    assert sweeps.unfinished(sweep, [], tmp_path)  # empty
-    assert sweeps.unfinished(sweep, [first], tmp_path)  # interrupted
-    assert not sweeps.unfinished(sweep, [first, second], tmp_path)  # complete
-    assert not sweeps.unfinished(sweep, [first, {**record(), "key": "someone else's"}], tmp_path)
+    assert builtin.unfinished(sweep, [], tmp_path)  # empty
+    assert builtin.unfinished(sweep, [first], tmp_path)  # interrupted
+    assert not builtin.unfinished(sweep, [first, second], tmp_path)  # complete
+    assert not builtin.unfinished(sweep, [first, {**record(), "key": "someone else's"}], tmp_path)
 
 
 def test_a_tuned_command_of_a_built_in_sweep_claims_its_runs_before_its_searches_are_stored(tmp_path):
@@ -350,9 +337,9 @@ def test_a_tuned_command_of_a_built_in_sweep_claims_its_runs_before_its_searches
                "--seeds", "2", "--steps", "400", "--tune", "8", "--tune-steps", "100")
     sweep = sweeps.Sweep("tuned", (command,), 1)
     ours = [r for r in ladder_records() if r["encoding"] == "log" and r["config"]["settings"]["steps"] == 400]
-    assert all(sweeps.made_by(r, sweep, set()) for r in ours)
-    assert not any(sweeps.made_by(r, sweep, set()) for r in ladder_records() if r["encoding"] != "log")
-    assert sweeps.unfinished(sweep, ours, tmp_path)  # its search is not stored: not complete
+    assert all(builtin.made_by(r, sweep, set()) for r in ours)
+    assert not any(builtin.made_by(r, sweep, set()) for r in ladder_records() if r["encoding"] != "log")
+    assert builtin.unfinished(sweep, ours, tmp_path)  # its search is not stored: not complete
 
 
 def test_a_tuned_command_claims_its_other_models_runs_and_keeps_them_with_its_mlp_runs():
@@ -363,8 +350,7 @@ def test_a_tuned_command_claims_its_other_models_runs_and_keeps_them_with_its_ml
     hgb = tuned_record("log", "asinh", 0, 400, 0.02)
     hgb["model"] = hgb["config"]["model"] = "hgb"
     del hgb["config"]["settings"]["rollback"]  # only the mlp has run-only settings
-    assert sweeps.made_by(hgb, sweep, set()) and sweeps.made_by(mlp, sweep, set())
-    assert len(sweeps.command_groups([mlp, hgb])) == 1
+    assert builtin.made_by(hgb, sweep, set()) and builtin.made_by(mlp, sweep, set())
 
 
 def test_when_another_model_wins_the_headline_also_names_the_best_shared_mlp():
@@ -382,34 +368,43 @@ def test_untunable_models_of_a_tuned_command_count_as_its_runs(tmp_path):
     command = ("--targets", "seed", "--encodings", "raw", "--target-encodings", "none", "--models", "linear,hgb",
                "--seeds", "1", "--tune", "2")
     sweep = sweeps.Sweep("mixed", (command,), 1)
-    [key] = sweeps.planned_keys(["--targets", "seed", "--encodings", "raw", "--target-encodings", "none",
+    [key] = builtin.planned_keys(["--targets", "seed", "--encodings", "raw", "--target-encodings", "none",
                                  "--models", "linear", "--seeds", "1"], tmp_path)
     linear = {**record(model="linear", encoding="raw", target_encoding="none"), "key": key}
-    assert sweeps.without_tuning(list(command)) == list(command[:-2])
-    assert sweeps.without_tuning(["--shared-architecture", *command, "--finalists", "1"]) == list(command[:-2])
-    assert sweeps.unfinished(sweep, [linear], tmp_path)  # hgb's tuned runs are still missing
+    assert builtin.without_tuning(list(command)) == list(command[:-2])
+    assert builtin.without_tuning(["--shared-architecture", *command, "--finalists", "1"]) == list(command[:-2])
+    assert builtin.unfinished(sweep, [linear], tmp_path)  # hgb's tuned runs are still missing
 
 
-def test_a_rebuilt_command_sets_the_polish_only_when_every_mlp_run_was_polished():
-    plain = tuned_record("log", "asinh", 0, 400, 0.01)
-    polished = tuned_record("log", "asinh", 1, 400, 0.001)
-    polished["config"]["settings"] |= {"lbfgs_iters": 300, "lbfgs_rows": 8192}
-    assert "lbfgs_iters=300" in sweeps.sweep_arguments([polished])
-    assert "lbfgs_patience=1" in sweeps.sweep_arguments([polished])  # polished before the patience: it was 1
-    polished["config"]["settings"]["lbfgs_patience"] = 4
-    assert not any("patience" in word for word in sweeps.sweep_arguments([polished]))
-    assert not any("lbfgs" in word for word in sweeps.sweep_arguments([plain, polished]))
-
-
-def test_a_run_made_without_rollback_is_told_apart_and_rebuilt_with_it_off():
+def test_a_run_made_without_rollback_is_told_apart_from_a_built_in_command_s():
     current = tuned_record("log", "asinh", 0, 400, 0.01)
     older = tuned_record("log", "asinh", 0, 400, 0.02)
     del older["config"]["settings"]["rollback"]  # records from before the rollback: it was off
     older["key"] = config_key(older["config"])
-    assert not any("rollback" in word for word in sweeps.sweep_arguments([current]))
-    assert "rollback=0.0" in sweeps.sweep_arguments([older])
-    assert len(sweeps.command_groups([current, older])) == 2
     command = ("--targets", "other", "--encodings", "log", "--target-encodings", "asinh", "--models", "mlp",
                "--seeds", "1", "--steps", "400", "--tune", "8", "--tune-steps", "100")
     sweep = sweeps.Sweep("tuned", (command,), 1)
-    assert sweeps.made_by(current, sweep, set()) and not sweeps.made_by(older, sweep, set())
+    assert builtin.made_by(current, sweep, set()) and not builtin.made_by(older, sweep, set())
+
+
+def test_cpu_and_gpu_runs_of_a_pipeline_are_never_pooled_as_seeds():
+    gpu = [record(seed=s, err=0.5) for s in (0, 1)]
+    for r in gpu:
+        r["config"]["device_type"] = "cuda"
+    ranked = tables.ranking(frames.runs_frame([record(seed=s, err=0.01) for s in (0, 1)] + gpu))
+    assert sorted(ranked["device_type"]) == ["cpu", "cuda"] and list(ranked["runs"]) == [2, 2]
+
+
+def test_a_generated_readme_block_is_rewritten_between_its_markers_only(tmp_path):
+    from bench.report.frontpage import write_block
+
+    readme = tmp_path / "README.md"
+    readme.write_text("# T\n\nkept\n<!-- suite -->\nold\n<!-- /suite -->\nafter\n")
+    assert write_block("suite", "new sentence.", readme)
+    assert readme.read_text() == "# T\n\nkept\n<!-- suite -->\nnew sentence.\n<!-- /suite -->\nafter\n"
+    empty = tmp_path / "EMPTY.md"
+    empty.write_text("<!-- suite -->\n<!-- /suite -->\n")
+    assert write_block("suite", "filled", empty) and empty.read_text() == "<!-- suite -->\nfilled\n<!-- /suite -->\n"
+    before = readme.read_text()
+    assert not write_block("other", "x", readme) and not write_block("suite", "x", tmp_path / "absent.md")
+    assert readme.read_text() == before and not (tmp_path / "absent.md").exists()

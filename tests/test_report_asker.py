@@ -85,3 +85,16 @@ def test_main_writes_the_folders_markdown_next_to_it(tmp_path):
     assert text.startswith("# signomial-dev") and "recovers 1 of 3" in text and "div(X4, X1)" in text
     assert not (tmp_path / "signomial-dev.png").exists()  # no ladder runs, no ladder figure
     assert asker.main([str(tmp_path / "empty")]) == 2
+
+
+def test_the_symbolic_summary_counts_accuracy_and_solutions_and_failures_as_neither():
+    found = {"formula": "x1*x2", "symbolic_solution": True}
+    records = [record("operon", "a", details=found), record("operon", "b", details=found | {"symbolic_solution": False}),
+               record("operon", "c", status="diverged"), record("gplearn", "a", details={"expression": "X0"})]
+    for r, r2 in zip(records, (1.0, 0.9995, None, 0.2)):
+        if r2 is not None:
+            r["metrics"]["r2"] = r2
+    summary = asker.symbolic_summary(records).set_index("model")
+    assert summary.loc["operon", "R² > 0.999"] == "2 (67%)" and summary.loc["operon", "symbolic solutions"] == "1 (33%)"
+    assert summary.loc["gplearn", "R² > 0.999"] == "0 (0%)" and "signomial" not in summary.index
+    assert "SRBench's" in asker.symbolic_markdown(records) and "`x1*x2`" in asker.symbolic_markdown(records)

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from bench import train
-from bench.data import sample_data
 from bench.model import EnsembleMLP, MLPConfig
+from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.targets import load_targets
-from bench.train import BestOnValidation, TrainConfig, encode_member, roll_back, train_members
+from bench.train import BestOnValidation, TrainConfig, roll_back
 
 SEED = load_targets()["seed"]
 SMALL = {"steps": 400, "eval_every": 50, "train_size": 4000, "val_size": 1000, "test_size": 1000, "width": 32,
@@ -49,10 +49,8 @@ class Blowup(train.TrainingStep):
 
 def run(rollback, monkeypatch):
     monkeypatch.setattr(train, "TrainingStep", Blowup)
-    config = TrainConfig(**SMALL | {"rollback": rollback})
-    data = sample_data(SEED, 0, config.train_size, config.val_size, config.test_size, "cpu")
-    members = [encode_member(SEED, data, *cell) for cell in [("log", "asinh"), ("product+log", "asinh")]]
-    return train_members(SEED, 0, members, data, config, "cpu")
+    settings = MODELS["mlp"].settings(TrainConfig(**SMALL | {"rollback": rollback}), None)
+    return evaluate("mlp", SEED, 0, [("log", "asinh"), ("product+log", "asinh")], settings, "cpu")
 
 
 def test_a_collapsed_member_is_rolled_back_and_the_others_are_untouched(monkeypatch):
@@ -67,13 +65,13 @@ def test_a_collapsed_member_is_rolled_back_and_the_others_are_untouched(monkeypa
 
 def test_a_run_asked_for_no_rollback_gets_none(monkeypatch):
     seen = []
-    train_members_ = train.train_members
-    monkeypatch.setattr(train, "train_members", lambda *args, **kwargs: seen.append(args[4]) or
-                        train_members_(*args, **kwargs))
+    fit_ensemble = train.fit_ensemble
+    monkeypatch.setattr(train, "fit_ensemble", lambda *args, **kwargs: seen.append(args[1]) or
+                        fit_ensemble(*args, **kwargs))
     settings = MODELS["mlp"].settings(TrainConfig(**SMALL | {"steps": 50, "rollback": 0}), None)
     assert "rollback" not in settings  # off: left out of the key, as in records made before it existed
-    [result] = train.run_mlp(SEED, 0, [("log", "asinh")], settings, "cpu")
+    [result] = evaluate("mlp", SEED, 0, [("log", "asinh")], settings, "cpu")
     assert seen[0].rollback == 0 and "rollbacks" not in result
-    [result] = train.run_mlp(SEED, 0, [("log", "asinh")], MODELS["mlp"].settings(TrainConfig(**SMALL | {"steps": 50}),
-                                                                                  None), "cpu")
+    settings = MODELS["mlp"].settings(TrainConfig(**SMALL | {"steps": 50}), None)
+    [result] = evaluate("mlp", SEED, 0, [("log", "asinh")], settings, "cpu")
     assert seen[1].rollback == 4 and result["rollbacks"] == 0

@@ -9,9 +9,10 @@ import sympy
 import torch
 
 from baselines.signomial import Fitted, LogInputs, Loss, Recipe, Signomial
-from baselines.signomial_model import network_terms, read_formula, run_signomial, sign_definite
+from baselines.signomial_model import network_terms, read_formula, sign_definite
 from baselines.signomial_terms import Terms, formula, json_number, refine, refit, snap
 from bench.data import sample_data
+from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.sweep import plan
 from bench.targets import load_targets, parse_targets
@@ -145,7 +146,7 @@ def test_snapping_never_keeps_a_form_that_is_worse_on_validation():
 
 
 def test_signomial_recovers_a_two_term_formula_with_a_negative_variable_exactly():
-    [result] = run_signomial(TARGETS["mixed"], 0, [("raw", "none")], small_settings(), "cpu")
+    [result] = evaluate("signomial", TARGETS["mixed"], 0, [("raw", "none")], small_settings(), "cpu")
     rows, expression = recovered(result)
     np.testing.assert_allclose(rows, [[1, -1], [2, 1]], atol=0.01)
     assert result["details"]["snapped"] and sympy.simplify(expression - TARGETS["mixed"].expr) == 0
@@ -158,7 +159,7 @@ def test_signomial_recovers_the_question_formula_exactly():
     is exact (about 15 s on one core)."""
     seed = load_targets()["seed"]
     settings = MODELS["signomial"].settings(TrainConfig(steps=3000, test_size=20_000), None)
-    [result] = run_signomial(seed, 0, [("raw", "none")], settings, "cpu")
+    [result] = evaluate("signomial", seed, 0, [("raw", "none")], settings, "cpu")
     rows, expression = recovered(result)
     assert len(rows) == 3
     for true in ([-1, 2, -1, -1, 0], [0, -1, 0, 0, 1], [0, 1, -1, -1, 0]):

@@ -10,11 +10,11 @@ import torch
 from rtdl_num_embeddings import PiecewiseLinearEmbeddings
 from sklearn.preprocessing import QuantileTransformer
 
-import baselines.encoded
 from baselines import tabm_model
-from baselines.encoded import encode
+from bench import protocol
 from bench.cli import main_guard
 from bench.data import sample_data
+from bench.protocol import encode, evaluate
 from bench.registry import MODELS
 from bench.run import main
 from bench.targets import load_targets
@@ -33,6 +33,12 @@ TINY = {  # a few steps or trees; TabM narrower than its default so the file sta
 CELLS = {"tabm-shipped": ("raw", "standard")}
 
 
+def encoded_split(encoding, target_encoding):
+    """The protocol's encoded training and validation rows of a small draw of the seed target."""
+    data = sample_data(SEED, 0, 300, 200, 10)
+    return encode(SEED, data, encoding, target_encoding, tensors=False, cache={})[0]
+
+
 def tiny_settings(name):
     return MODELS[name].settings(TrainConfig(), None) | SIZES | TINY[name]
 
@@ -40,7 +46,7 @@ def tiny_settings(name):
 @pytest.mark.parametrize("name", list(TINY))
 def test_each_model_fits_and_predicts_through_our_encoders(name):
     cell = CELLS.get(name, ("log", "asinh"))
-    [result] = MODELS[name].run(SEED, 0, [cell], tiny_settings(name), "cpu")
+    [result] = evaluate(name, SEED, 0, [cell], tiny_settings(name), "cpu")
     assert result["status"] == "ok", result.get("error")
     assert np.isfinite(result["metrics"]["median_rel_err"]) and np.isfinite(result["val_median_rel_err"])
     assert result["throughput"]["train_samples_per_s"] > 0 and result["details"]
@@ -56,24 +62,26 @@ def test_tabm_keeps_its_authors_defaults():
 
 
 def test_tabm_shipped_runs_its_authors_preprocessing():
-    data = sample_data(SEED, 0, 300, 200, 10)
-    X_train, y_train, X_val, y_val = (t.numpy() for t in (data.X_train, data.y_train, data.X_val, data.y_val))
-    split, _ = encode(SEED, X_train, y_train, X_val, y_val, "raw", "standard")
-    fitted = tabm_model.TabMRegressor(tiny_settings("tabm-shipped"), 0, "cpu").fit(split)
-    quantile, model = fitted.estimator.quantile_, fitted.estimator.model_
+    split = encoded_split("raw", "standard")
+
+    def fit(name):
+        return tabm_model.TabMRegressor(tiny_settings(name), 0, "cpu", split.val_error).fit(
+            split.Z_train, split.t_train, split.Z_val, split.t_val)
+
+    fitted = fit("tabm-shipped")
+    quantile, model = fitted.quantile_, fitted.model_
     assert isinstance(quantile, QuantileTransformer) and quantile.output_distribution == "normal"
     assert isinstance(model.num_module, PiecewiseLinearEmbeddings) and model.num_module.linear0 is not None
     assert model.backbone.k == 32 and len(model.backbone.blocks) == 2
-    plain = tabm_model.TabMRegressor(tiny_settings("tabm"), 0, "cpu").fit(split).estimator
+    plain = fit("tabm")
     assert plain.quantile_ is None and plain.model_.num_module is None and len(plain.model_.backbone.blocks) == 3
 
 
 def test_realmlp_on_raw_inputs_uses_its_own_preprocessing():
     from baselines import realmlp
-    data = sample_data(SEED, 0, 300, 200, 10)
-    X_train, y_train, X_val, y_val = (t.numpy() for t in (data.X_train, data.y_train, data.X_val, data.y_val))
-    split, _ = encode(SEED, X_train, y_train, X_val, y_val, "raw", "none")
-    model = realmlp._fit(split, tiny_settings("realmlp"), 0, "cpu").estimator
+    split = encoded_split("raw", "none")
+    model = realmlp.RealMLP(tiny_settings("realmlp"), 0, "cpu").fit(split.Z_train, split.t_train, split.Z_val,
+                                                                    split.t_val).model_
     params = model._get_default_params() | {k: v for k, v in model.get_params().items() if v is not None}
     assert {"robust_scale", "smooth_clip", "embedding"} <= set(params["tfms"]) and params["num_emb_type"] == "pbld"
 
@@ -81,15 +89,15 @@ def test_realmlp_on_raw_inputs_uses_its_own_preprocessing():
 @pytest.mark.parametrize("name", ["tabm", "xgboost", "lightgbm", "catboost"])
 def test_early_stopping_reads_validation_not_test(name, monkeypatch):
     settings = tiny_settings(name) | ({"steps": 6} if name == "tabm" else {"n_estimators": 200})
-    [first] = MODELS[name].run(SEED, 0, [("log", "asinh")], settings, "cpu")
+    [first] = evaluate(name, SEED, 0, [("log", "asinh")], settings, "cpu")
 
     def other_test_set(target, seed, *sizes):
         data = sample_data(target, seed, *sizes)
         data.X_test, data.y_test = data.X_test.flip(0) * 1.5, data.y_test.flip(0) + 1.0
         return data
 
-    monkeypatch.setattr(baselines.encoded, "sample_data", other_test_set)
-    [second] = MODELS[name].run(SEED, 0, [("log", "asinh")], settings, "cpu")
+    monkeypatch.setattr(protocol, "sample_data", other_test_set)
+    [second] = evaluate(name, SEED, 0, [("log", "asinh")], settings, "cpu")
     assert first["details"] == second["details"] and first["val_median_rel_err"] == second["val_median_rel_err"]
     assert first["metrics"]["median_rel_err"] != second["metrics"]["median_rel_err"]
 
@@ -106,7 +114,7 @@ def test_a_missing_extra_stops_the_sweep_in_one_line(tmp_path, monkeypatch, caps
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_tabm_trains_on_the_device_it_is_given():
-    [result] = MODELS["tabm"].run(SEED, 0, [("log", "asinh")], tiny_settings("tabm"), "cuda")
+    [result] = evaluate("tabm", SEED, 0, [("log", "asinh")], tiny_settings("tabm"), "cuda")
     assert result["status"] == "ok" and "cpu" not in result["throughput"]["device"]
 
 

@@ -4,7 +4,8 @@ import json
 
 import numpy as np
 
-from baselines.symbolic import _capped_relative_error, run_gplearn
+from baselines.symbolic import _capped_relative_error
+from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.targets import load_targets
 from bench.train import TrainConfig
@@ -13,7 +14,7 @@ from bench.train import TrainConfig
 def test_gplearn_row_stores_its_expression_over_the_encoded_inputs():
     settings = MODELS["gplearn"].settings(TrainConfig(val_size=500, test_size=1000), 300) | {
         "population_size": 60, "generations": 2}
-    [result] = run_gplearn(load_targets()["seed"], 0, [("log", "none")], settings, "cpu")
+    [result] = evaluate("gplearn", load_targets()["seed"], 0, [("log", "none")], settings, "cpu")
     assert result["status"] == "ok" and np.isfinite(result["metrics"]["median_rel_err"])
     details = result["details"]
     assert details["expression"] and details["length"] >= 1 and "log|x4|" in details["inputs"]

@@ -28,3 +28,15 @@ def test_a_size_below_one_is_refused(flag, tmp_path, capsys):
 def test_sizes_with_tuning_are_refused(tmp_path, capsys):
     assert cli.main_guard(lambda: throughput.main(["--tuning", "--width", "32", "--out", str(tmp_path)])) == 2
     assert "--width and --batch-size" in capsys.readouterr().err and not any(tmp_path.iterdir())
+
+
+def test_the_suite_measurement_compares_batched_and_one_equation_at_a_time(tmp_path, capsys, monkeypatch):
+    from bench import suite
+    monkeypatch.setitem(suite.BUDGETS, "quick", suite.BUDGETS["quick"].__class__(
+        steps=20, lbfgs_iters=0, train_size=500, val_size=200, test_size=200, trees=5, signomial_steps=10))
+    assert throughput.main(["--equations", "2", "--threads", "1", "--out", str(tmp_path)]) == 0
+    [table] = tmp_path.glob("suite-*.csv")
+    rows = pd.read_csv(table)
+    assert rows["mode"].tolist() == ["batched across equations", "one equation at a time"]
+    assert (rows["equations"] == 2).all() and (rows["pipelines"] == 7).all() and (rows["equations_per_hour"] > 0).all()
+    assert "suite_speedup=" in capsys.readouterr().out

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import cli, registry, tune
+from bench import cli, registry, train, tune
 from bench.data import derive_seed
 from bench.registry import MODELS, Model
 from bench.run import main
@@ -18,17 +18,25 @@ SEED = load_targets()["seed"]
 TINY = {"steps": 40, "eval_every": 20, "train_size": 2000, "val_size": 500, "test_size": 500}
 
 
-def planted_run(target, seed, cells, settings, device):
+class Planted:
     """A model whose validation error falls with `knob` while its test error rises: only a choice made on
     validation picks the largest knob."""
-    knob = settings["knob"]
-    return [{"status": "ok", "val_median_rel_err": 1 / knob, "metrics": {"median_rel_err": knob}}
-            for _ in cells]
+
+    def __init__(self, settings, context):
+        self.knob = settings["knob"]
+
+    def fit(self, X, y, X_val, y_val):
+        self.report_ = {"val_median_rel_err": 1 / self.knob}
+        return self
+
+    def predict(self, X):
+        return X[:, 0] * self.knob
 
 
 @pytest.fixture
 def planted(monkeypatch):
-    model = Model(planted_run, "planted", lambda config, size: {"knob": 1}, space={"knob": IntRange(1, 50)})
+    model = Model(Planted, "planted", lambda config, size: {"knob": 1, "train_size": 200, "val_size": 100,
+                                                            "test_size": 100}, space={"knob": IntRange(1, 50)})
     monkeypatch.setitem(registry.MODELS, "planted", model)
     return model
 
@@ -54,8 +62,8 @@ def test_a_search_never_draws_the_test_set(monkeypatch, model, space):
 
 def test_trials_never_polish_nor_roll_back(monkeypatch):
     seen = []
-    train = tune.train_members
-    monkeypatch.setattr(tune, "train_members", lambda *args, **kwargs: seen.append(args[4]) or train(*args, **kwargs))
+    fit_ensemble = train.fit_ensemble
+    monkeypatch.setattr(train, "fit_ensemble", lambda *args, **kwargs: seen.append(args[1]) or fit_ensemble(*args, **kwargs))
     settings = MODELS["mlp"].settings(TrainConfig(**TINY, lbfgs_iters=50), None)
     assert settings["rollback"] == 4 and settings["lbfgs_iters"] == 50  # what a polished run with rollback holds
     search(SEED, "mlp", [("log", "asinh")], settings, {"lr": LogUniform(1e-3, 1e-2)}, 2, "cpu", progress=False)
@@ -163,3 +171,12 @@ def test_space_overrides_keep_the_kind_of_range():
     assert parse_override("lr=1e-4:1e-2", MODELS["mlp"].space) == ("lr", LogUniform(1e-4, 1e-2))
     assert parse_override("depth=2:6", MODELS["mlp"].space) == ("depth", IntRange(2, 6))
     assert parse_override("width=32,64", MODELS["mlp"].space) == ("width", Choice((32, 64)))
+
+
+def test_a_search_on_the_cpu_is_never_reused_by_a_gpu_run():
+    settings = MODELS["mlp"].settings(TrainConfig(**TINY), None)
+    space = {"lr": LogUniform(1e-3, 1e-2)}
+    keys = {device: tune.search_key(SEED, "mlp", ("log", "asinh"), settings, space, 8, 8, device=device)
+            for device in ("cpu", "cuda", "cuda:1")}
+    assert keys["cpu"] != keys["cuda"] == keys["cuda:1"]
+    assert keys["cpu"] == tune.search_key(SEED, "mlp", ("log", "asinh"), settings, space, 8, 8)  # stored CPU searches keep theirs

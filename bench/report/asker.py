@@ -1,7 +1,7 @@
 """What fixes the asker's network: the ablation ladder, the signomial's recovered formulas, symbolic regression.
 
 Functions of run records, for the main report: `ladder_table`, `plot_ladder`, `ladder_markdown`, and the
-per-equation tables `recovery_markdown` (signomial) and `symbolic_markdown` (gplearn). `python -m
+per-equation tables `recovery_markdown` (signomial) and `symbolic_markdown` (every model that returns a formula). `python -m
 bench.report.asker DIR` writes DIR.md (and DIR.png, the ladder's figure, when DIR holds ladder runs) from the
 records in DIR/runs.
 """
@@ -14,19 +14,23 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from baselines.asker_ladder import CHANGES, LADDER, LEAVE_ONE_OUT, RUNGS, model_for
 from bench import cli
 from bench.records import load_records
+from bench.registry import LADDER_ROWS
+from bench.report.frontpage import write_block
 from bench.report.markdown import fmt, markdown_table
 
 EXACT = 1e-9  # a recovered formula is exact when its median relative error on the test set is at most this
+SYMBOLIC = ("signomial", "gplearn", "operon", "operon-scaled")  # the models that return a formula
+
+
+LADDER = {model for _, model, _ in LADDER_ROWS}  # the ladder's model names
+RUNGS = [model for _, model, kind in LADDER_ROWS if kind == "rung"]
 
 
 def ladder_rows():
     """The ladder's rows in order: (label, model name, kind); leave-one-out rows name the model that runs them."""
-    rows = [(f"{k}. posted recipe" if k == 0 else f"{k}. + {CHANGES[k - 1].name}", name, "rung")
-            for k, name in enumerate(RUNGS)]
-    return rows + [(f"fixed − {name}", model_for(recipe), "leave-one-out") for name, recipe in LEAVE_ONE_OUT.items()]
+    return LADDER_ROWS
 
 
 def errors_frame(records, models):
@@ -83,14 +87,35 @@ def recovery_table(records):
 
 
 def symbolic_table(records):
-    """Per target with a `gplearn` record: its error and the expression it found."""
-    rows = [{"target": r["target"], "seed": r["seed"], "encoding": r["encoding"],
+    """Per symbolic model's run (gplearn, operon, ...; not the signomial, listed with its recovery): its error,
+    R², whether the formula it found is a symbolic solution (SRBench's rule), its seconds and the formula."""
+    rows = [{"model": r["model"], "target": r["target"], "seed": r["seed"], "encoding": r["encoding"],
              "median_rel_err": r["metrics"]["median_rel_err"] if r["status"] == "ok" else np.nan,
              "r2": r["metrics"]["r2"] if r["status"] == "ok" else np.nan,
-             "length": (r.get("details") or {}).get("length"),
-             "expression": (r.get("details") or {}).get("expression", r.get("error") or "")}
-            for r in sorted((r for r in records if r["model"] == "gplearn"), key=lambda r: (r["target"], r["seed"]))]
-    return pd.DataFrame(rows, columns=["target", "seed", "encoding", "median_rel_err", "r2", "length", "expression"])
+             "solution": bool((r.get("details") or {}).get("symbolic_solution")),
+             "seconds": (r.get("throughput") or {}).get("train_seconds"),
+             "expression": (r.get("details") or {}).get("formula") or (r.get("details") or {}).get("expression")
+             or r.get("error") or ""}
+            for r in sorted((r for r in records if r["model"] in SYMBOLIC), key=lambda r: (r["model"], r["target"], r["seed"]))]
+    return pd.DataFrame(rows, columns=["model", "target", "seed", "encoding", "median_rel_err", "r2", "solution", "seconds",
+                                       "expression"])
+
+
+def symbolic_summary(records):
+    """Per symbolic model (the signomial included): runs, R² > 0.999 and symbolic solutions (count and share),
+    median seconds per fit. A failed or diverged run counts as neither."""
+    rows = []
+    for model in SYMBOLIC:
+        runs = [r for r in records if r["model"] == model]
+        if not runs:
+            continue
+        solved = sum(r["status"] == "ok" and r["metrics"]["r2"] > 0.999 for r in runs)
+        solutions = sum(bool((r.get("details") or {}).get("symbolic_solution")) for r in runs)
+        seconds = [r["throughput"]["train_seconds"] for r in runs if r.get("throughput")]
+        rows.append({"model": model, "runs": len(runs), "R² > 0.999": f"{solved} ({solved / len(runs):.0%})",
+                     "symbolic solutions": f"{solutions} ({solutions / len(runs):.0%})",
+                     "median seconds per fit": f"{np.median(seconds):.1f}" if seconds else "—"})
+    return pd.DataFrame(rows)
 
 
 def _formatted(frame, numbers):
@@ -109,12 +134,17 @@ def recovery_markdown(records):
 
 
 def symbolic_markdown(records):
-    """gplearn's errors and expressions per equation; '' without gplearn records."""
-    table = symbolic_table(records)
-    if table.empty:
+    """The symbolic models' summary (R² > 0.999 and symbolic-solution rates, seconds per fit), then their errors
+    and formulas per equation; '' without symbolic records."""
+    summary, table = symbolic_summary(records), symbolic_table(records)
+    if summary.empty:
         return ""
-    table = _formatted(table.assign(expression="`" + table["expression"] + "`"), ["median_rel_err", "r2"])
-    return markdown_table(table) + "\n"
+    parts = [markdown_table(summary), "A symbolic solution is SRBench's: the found formula minus the true one, or their "
+             "ratio, simplifies to a constant (bench/solution.py)."]
+    if not table.empty:
+        table = _formatted(table.assign(expression="`" + table["expression"] + "`"), ["median_rel_err", "r2", "seconds"])
+        parts.append(markdown_table(table))
+    return "\n\n".join(parts) + "\n"
 
 
 def ladder_markdown(records):
@@ -142,8 +172,11 @@ def ladder_markdown(records):
 
 def main(argv=None):
     parser = cli.Parser(prog="python -m bench.report.asker", description="write DIR.md from the records in DIR/runs")
-    parser.add_argument("folder", help="a results folder, e.g. results/signomial-dev")
-    folder = Path(parser.parse_args(argv).folder)
+    parser.add_argument("folder", help="a results folder, e.g. results/symbolic-dev")
+    parser.add_argument("--readme-block", metavar="NAME", help="also write the symbolic models' summary table into "
+                        "the README's generated block NAME")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
     records, _ = load_records(folder)
     text = "\n".join(part for part in (ladder_markdown(records) or recovery_markdown(records),
                                         symbolic_markdown(records)) if part)
@@ -152,6 +185,8 @@ def main(argv=None):
         return 2
     path = folder.parent / f"{folder.name}.md"
     path.write_text(f"# {folder.name}\n\n{text}")
+    if args.readme_block and not write_block(args.readme_block, markdown_table(symbolic_summary(records))):
+        print(f"warning: README.md has no block {args.readme_block!r}; nothing written there", file=sys.stderr)
     written = [path]
     figure = plot_ladder(records)
     if figure is not None:

@@ -14,6 +14,7 @@ import pandas as pd
 import seaborn as sns
 
 from bench.conditions import Conditions
+from bench.report.frames import FLOAT_FORMAT
 from bench.report.stats import geometric_interval, paired_comparison, verdict
 
 REFERENCE = "log → asinh"  # the pipeline the question's answer recommends (a pipeline_label): does it stay the winner?
@@ -249,9 +250,9 @@ def write_axes(records, out, link_prefix=""):
         verdicts[axis] = reference_verdicts(runs, table)
         sizes = smallest_sizes(table) if axis == "size" else pd.DataFrame()
         name = f"axis_{axis.replace('-', '_')}"
-        table.drop(columns="order").to_csv(out / f"{name}.csv", index=False)
+        table.drop(columns="order").to_csv(out / f"{name}.csv", index=False, float_format=FLOAT_FORMAT)
         if not sizes.empty:
-            sizes.to_csv(out / f"{name}_smallest_n.csv", index=False)
+            sizes.to_csv(out / f"{name}_smallest_n.csv", index=False, float_format=FLOAT_FORMAT)
             written.append(f"{name}_smallest_n.csv")
         figure = plot_axis(table, axis)
         figure.savefig(out / f"{name}.png", dpi=110, bbox_inches="tight")

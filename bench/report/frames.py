@@ -6,18 +6,23 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from bench.encodings import INPUT_ENCODINGS
+from bench.encodings import DEFAULT_INPUT_ENCODINGS, INPUT_ENCODINGS
 from bench.records import load_frame
-from bench.run import DEFAULT_ENCODINGS
 
-PIPELINE = ["target", "encoding", "target_encoding", "model"]
+PIPELINE = ["target", "encoding", "target_encoding", "model", "device_type"]  # CPU and GPU runs never pool
 METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
 CONVERGENCE = ["steps_to_10pct", "seconds_to_10pct", "steps_to_1pct", "seconds_to_1pct"]
 THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops", "train_seconds"]
 ASKER = "seed-asker"  # the question's own recipe: the reference the headline compares against
 MLP = "mlp"  # the shared regressor: the headline names its best pipeline too
-ENCODING_ORDER = DEFAULT_ENCODINGS + [e for e in INPUT_ENCODINGS if e not in DEFAULT_ENCODINGS]
+ENCODING_ORDER = DEFAULT_INPUT_ENCODINGS + [e for e in INPUT_ENCODINGS if e not in DEFAULT_INPUT_ENCODINGS]
 REL_ERR = "relative error |ŷ − y| / |y|"
+FLOAT_FORMAT = "%.6g"  # every CSV float: a fixed format, so a re-render on another machine writes the same bytes
+
+
+def pipeline_of(record):
+    """A record's pipeline: PIPELINE's values (the device type from its config; CPU for older records)."""
+    return {k: record["config"].get("device_type", "cpu") if k == "device_type" else record[k] for k in PIPELINE}
 
 
 def runs_frame(records):
@@ -37,6 +42,7 @@ def runs_frame(records):
     frame["solved"] = frame["solved"].astype(float)
     frame["device"] = frame["device"].fillna(frame["env.device"])
     frame["has_curve"] = [bool(r.get("curve")) for r in records]
+    frame["device_type"] = [pipeline_of(r)["device_type"] for r in records]
     not_ok = frame["status"] != "ok"
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
     frame["steps"] = [budget(r) for r in records]
@@ -56,14 +62,14 @@ def tuned_settings(record):
 
 def curves_frame(records):
     """The learning curves of the ok runs, one row per evaluation point."""
-    rows = [{**{k: r[k] for k in PIPELINE + ["seed"]}, **point}
+    rows = [{**pipeline_of(r), "seed": r["seed"], **point}
             for r in records if r["status"] == "ok" for point in r.get("curve") or []]
     return pd.DataFrame(rows, columns=PIPELINE + ["seed", "step", "seconds", "samples", "median_rel_err"])
 
 
 def quantiles_frame(records):
     """The stored quantiles of per-point relative error (record key rel_err_quantiles), one row per level."""
-    rows = [{**{k: r[k] for k in PIPELINE + ["seed"]}, "level": level, "rel_err": value}
+    rows = [{**pipeline_of(r), "seed": r["seed"], "level": level, "rel_err": value}
             for r in records if r["status"] == "ok" and r.get("rel_err_quantiles")
             for level, value in zip(r["rel_err_quantiles"]["levels"], r["rel_err_quantiles"]["rel_err"])]
     return pd.DataFrame(rows, columns=PIPELINE + ["seed", "level", "rel_err"])
@@ -97,7 +103,7 @@ def best_budget(records):
         return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
 
     def pipeline(record):
-        return tuple(record[k] for k in PIPELINE)
+        return tuple(pipeline_of(record).values())
 
     errors = {}
     for r in records:

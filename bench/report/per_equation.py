@@ -12,6 +12,7 @@ import pandas as pd
 from bench import cli
 from bench.errors import UserError
 from bench.records import load_frame, load_records
+from bench.report.frames import FLOAT_FORMAT
 
 COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_iters", "val_median_rel_err",
            "median_rel_err", "r2", "solved"]
@@ -56,7 +57,7 @@ def write_table(out, title, command, environment="CPU run, 2 cores"):
     if best.empty:
         raise UserError(f"no ok records in {Path(out) / 'runs'}; run the sweep first")
     out = Path(out)
-    best.to_csv(out.parent / f"{out.name}.csv", index=False)
+    best.to_csv(out.parent / f"{out.name}.csv", index=False, float_format=FLOAT_FORMAT)
     (out.parent / f"{out.name}.md").write_text(per_equation_markdown(best, title, command, environment))
     return best
 

@@ -1,0 +1,165 @@
+"""python -m bench.suite: the project's recommended recipe and fixed reference pipelines over every equation of
+one or more suites (or of a targets file), resumable, with per-equation and aggregate verdicts.
+
+Every equation gets, at one budget (`--budget`):
+  references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
+              edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
+              asinh target); `signomial` where its variables keep one sign
+  recipe      of the recipe's candidates (log and edges+log inputs, asinh target) the one with the lowest
+              validation error is trained again and polished by L-BFGS; the recipe keeps, per equation, whichever
+              of its runs has the lowest validation error (`chosen` in per_equation.csv). Nothing reads a test set
+              to choose.
+The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
+large ensembles rather than one small one per equation. Finished runs are never redone: the same command
+resumes a suite.
+"""
+
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench import cli
+from bench.conditions import Conditions
+from bench.errors import UserError
+from bench.records import load_records, prepare_out
+from bench.registry import MODELS
+from bench.report.frontpage import README
+from bench.report.suite import write_suite_report
+from bench.resources import check_memory
+from bench.suites import SUITES, load_suite
+from bench.sweep import backend, execute, pending, plan
+from bench.targets import load_targets
+from bench.train import TrainConfig
+
+DEFAULT_OUT = "results/suite"
+RECIPE = [("log", "asinh"), ("edges+log", "asinh")]  # the recipe's candidates, chosen between on validation
+# The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
+# recipe's candidates, all at one budget.
+FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one equation gets: Adam steps for every mlp run, L-BFGS iterations for the recipe's finalist, the
+    pool and the held-out sizes, and the budgets of LightGBM and the signomial."""
+
+    steps: int
+    lbfgs_iters: int
+    train_size: int
+    val_size: int
+    test_size: int
+    trees: int
+    signomial_steps: int
+
+
+BUDGETS = {
+    "quick": Budget(steps=300, lbfgs_iters=200, train_size=5_000, val_size=2_000, test_size=5_000, trees=100,
+                    signomial_steps=500),
+    "default": Budget(steps=2_000, lbfgs_iters=1_000, train_size=20_000, val_size=8_192, test_size=20_000,
+                      trees=1_000, signomial_steps=3_000),
+}
+
+
+def parser():
+    p = cli.Parser(prog="python -m bench.suite", description=__doc__.strip().splitlines()[0])
+    p.add_argument("suites", nargs="*", metavar="NAME", help=f"built-in suites: {', '.join(SUITES)}")
+    p.add_argument("--targets-file", action="append", default=[], metavar="FILE", help="a TOML file of your own targets")
+    p.add_argument("--targets", type=cli.names, help="only these targets (comma-separated)")
+    p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT}; there the README's "
+                   "suite sentence is rewritten too)")
+    p.add_argument("--seeds", type=cli.positive_int, default=1, help="seeds 0..N-1 per equation (default: 1)")
+    p.add_argument("--budget", choices=list(BUDGETS), default="default", help="quick or default (default: default)")
+    p.add_argument("--targets-per-job", type=cli.positive_int, default=24, metavar="K",
+                   help="equations whose mlp runs train as one ensemble (default: 24; 1: one equation at a time)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
+    p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
+    return p
+
+
+def suite_targets(args):
+    """{name: (target, suite name, difficulty)} from the named suites and the targets files."""
+    if not args.suites and not args.targets_file:
+        raise UserError("name a suite (e.g. srsd-easy) or give --targets-file FILE")
+    chosen = {}
+    for name in args.suites:
+        chosen |= {t: (target, name, target.difficulty) for t, target in load_suite(name).items()}
+    if args.targets_file:
+        builtin = set(load_targets())
+        for t, target in load_targets(args.targets_file).items():
+            if t not in builtin:
+                chosen[t] = (target, "file", target.difficulty)
+    if args.targets:
+        cli.choose("target", args.targets, list(chosen))
+        chosen = {t: chosen[t] for t in args.targets}
+    if not chosen:
+        raise UserError("no targets to run; the file declares none beyond the built-ins")
+    return chosen
+
+
+def stages(targets, budget, seeds, device, out):
+    """The suite's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
+    signomial, then each equation's recipe finalist (needs the first stage's records)."""
+    config = TrainConfig(steps=budget.steps, train_size=budget.train_size, val_size=budget.val_size,
+                         test_size=budget.test_size)
+    first = [cell for encodings, target_encodings in FIRST_STAGE
+             for cell in plan(targets, encodings, target_encodings, ["mlp"], seeds, config, None, device)[0]]
+    yield "mlp at one budget", first
+    cells = plan(targets, ["raw"], ["asinh"], ["lightgbm"], seeds, config, budget.train_size, device)[0]
+    yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
+    signomial = replace(config, steps=budget.signomial_steps)
+    yield "signomial", plan(targets, ["raw"], ["none"], ["signomial"], seeds, signomial, budget.train_size, device)[0]
+    finalists = recipe_finalists(first, out)
+    polished = replace(config, lbfgs_iters=budget.lbfgs_iters)
+    yield "recipe finalists + L-BFGS", [replace(c, settings=MODELS["mlp"].settings(polished, None))
+                                        for c in finalists]
+
+
+def recipe_finalists(cells, out):
+    """Per (target, seed), the recipe candidate of `cells` with the lowest validation error in `out`'s records."""
+    records = {r["key"]: r for r in load_records(out)[0]}
+    best = {}
+    for cell in cells:
+        record = records.get(cell.key)
+        if (cell.encoding, cell.target_encoding) not in RECIPE or record is None or record["status"] != "ok":
+            continue
+        error = record.get("val_median_rel_err")
+        error = float("inf") if error is None else error
+        key = (cell.target.name, cell.seed)
+        if key not in best or error < best[key][0]:
+            best[key] = (error, cell)
+    return [cell for _, cell in best.values()]
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.jobs > 1 and args.scheduler:
+        raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
+    chosen = suite_targets(args)
+    for target, _, _ in chosen.values():
+        target.check()
+    targets = [target.under(Conditions()) for target, _, _ in chosen.values()]
+    budget = BUDGETS[args.budget]
+    device = cli.resolve_device(args.device, remote=args.scheduler is not None)
+    first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
+    check_memory(first, device, args.jobs, remote=args.scheduler is not None, targets_per_job=args.targets_per_job)
+    prepare_out(args.out)
+    command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
+    tick = time.perf_counter()
+    print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
+    for name, cells in stages(targets, budget, args.seeds, device, args.out):
+        todo, done = pending(cells, args.out)
+        print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
+        if todo:
+            execute(todo, args.out, device, backend(args.jobs, args.scheduler), command,
+                    targets_per_job=args.targets_per_job, desc=name)
+    print(f"suite ran in {time.perf_counter() - tick:.0f} s", file=sys.stderr)
+    front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
+    written = write_suite_report(load_records(args.out)[0], chosen, Path(args.out), RECIPE, front_page)
+    print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli.main_guard(main))

@@ -1,0 +1,73 @@
+"""python -m bench.suite: the recipe and the references over a suite's equations, batched across equations,
+resumable, with its verdicts; bad input is one line and exit 2."""
+
+import pandas as pd
+import pytest
+
+from bench import suite
+from bench.cli import main_guard
+from bench.protocol import evaluate, evaluate_many
+from bench.registry import MODELS
+from bench.suites import load_suite
+from bench.sweep import Cell, group
+from bench.train import TrainConfig
+
+EASY = load_suite("srsd-easy")
+TWO = "feynman-i-12-1,feynman-i-14-3"
+
+
+def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
+    out = tmp_path / "suite"
+    argv = ["srsd-easy", "--targets", TWO, "--budget", "quick", "--out", str(out)]
+    assert suite.main(argv) == 0
+    table = pd.read_csv(out / "per_equation.csv")
+    assert set(table.columns) >= {"target", "suite", "difficulty", "pipeline", "chosen", "r2", "median_rel_err", "seconds"}
+    assert set(table["target"]) == set(TWO.split(",")) and (table["difficulty"] == "easy").all()
+    chosen = table[table["chosen"]]
+    assert len(chosen) == 2 and chosen["pipeline"].str.match(r"mlp (log|edges\+log)→asinh").all()
+    recipes = table[table["pipeline"].str.match(r"mlp (log|edges\+log)→asinh")]
+    for _, recipe in recipes.groupby("target"):  # the chosen run has the lowest validation error of the recipe's
+        assert recipe.loc[recipe["chosen"], "val_median_rel_err"].iloc[0] == recipe["val_median_rel_err"].min()
+    summary = (out / "summary.md").read_text()
+    assert "## Solve rate" in summary and "SRBench 2021" in summary and "recipe (chosen on validation)" in summary
+    capsys.readouterr()
+    assert suite.main(argv) == 0  # everything recorded: nothing runs again
+    assert "0 to run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["srsd-nope"], "unknown suite 'srsd-nope'"),
+    ([], "name a suite"),
+    (["srsd-easy", "--seeds", "0"], "--seeds"),
+    (["srsd-easy", "--targets", "feynman-zzz"], "unknown target 'feynman-zzz'"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "out"
+    try:
+        code = main_guard(lambda: suite.main([*argv, "--out", str(out)]))
+    except SystemExit as stop:  # argparse's own refusals
+        code = stop.code
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and message in err and not out.exists()
+
+
+def test_a_file_with_no_targets_is_refused(tmp_path, capsys):
+    empty = tmp_path / "empty.toml"
+    empty.write_text("# nothing yet\n")
+    assert main_guard(lambda: suite.main(["--targets-file", str(empty), "--out", str(tmp_path / "o")])) == 2
+    err = capsys.readouterr().err
+    assert "no targets" in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+def test_members_of_different_equations_train_as_one_ensemble_as_if_alone():
+    config = TrainConfig(steps=60, eval_every=30, train_size=3000, val_size=1000, test_size=1000)
+    settings = MODELS["mlp"].settings(config, None)
+    targets = [EASY["feynman-i-12-1"], EASY["feynman-i-14-3"]]
+    cells = [Cell(t, "log", "asinh", "mlp", 0, settings) for t in targets]
+    assert len(group(cells)) == 2 and len(group(cells, targets_per_job=2)) == 1
+    together = evaluate_many("mlp", 0, [(t, "log", "asinh") for t in targets], settings, "cpu")
+    for target, result in zip(targets, together):
+        [alone] = evaluate("mlp", target, 0, [("log", "asinh")], settings, "cpu")
+        assert result["kept_step"] == alone["kept_step"]
+        assert result["metrics"]["median_rel_err"] == pytest.approx(alone["metrics"]["median_rel_err"], rel=1e-3)
