@@ -62,11 +62,14 @@ class Table:
         if not (0 < val_share and 0 < test_share and val_share + test_share < 1):
             raise UserError(f"validation and test shares must be above 0 and sum below 1, got {val_share} and {test_share}")
         n = len(self.y)
-        rng = np.random.default_rng(derive_seed(seed, "split", self.sha256))
+        # The test rows are the same for every seed (drawn from the file's hash alone): a search tunes on seed 0's
+        # training and validation rows, so no seed may test on rows a choice was made on. Seeds redraw the rest.
+        fixed, rng = (np.random.default_rng(derive_seed(part, "split", self.sha256)) for part in ("test", seed))
         n_val, n_test = int(n * val_share), int(n * test_share)
         if self.groups is None:
-            order = rng.permutation(n)
-            parts = order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+            order = fixed.permutation(n)
+            rest = order[n_test:][rng.permutation(n - n_test)]
+            parts = rest[n_val:], rest[:n_val], order[:n_test]
             shortest = min(val_share, test_share, 1 - val_share - test_share)
             fix = (f"add rows: with validation and test shares of {val_share:g} and {test_share:g} that takes at least "
                    f"{math.ceil(MIN_SPLIT_ROWS / shortest)} rows")
@@ -76,18 +79,24 @@ class Table:
             fix = "move rows between the split column's train, val and test"
         else:
             codes, uniques = pd.factorize(self.groups)
-            order = rng.permutation(len(uniques))
-            counts = np.bincount(codes, minlength=len(uniques))[order]
-            starts = np.cumsum(counts) - counts  # the shuffled groups laid end to end: test first, then val, then train
-            dealt = np.empty(len(uniques), dtype=int)
-            dealt[order] = np.searchsorted([n_test, n_test + n_val], starts, side="right")
-            parts = [np.flatnonzero(dealt[codes] == k) for k in (2, 1, 0)]
+            counts = np.bincount(codes, minlength=len(uniques))
+            tested = _first_groups(fixed.permutation(len(uniques)), counts, n_test)
+            others = np.setdiff1d(np.arange(len(uniques)), tested)
+            validated = _first_groups(others[rng.permutation(len(others))], counts, n_val)
+            parts = [np.flatnonzero(~np.isin(codes, np.concatenate([tested, validated]))),
+                     np.flatnonzero(np.isin(codes, validated)), np.flatnonzero(np.isin(codes, tested))]
             fix = f"groups are kept whole, so use more and smaller groups than these {len(uniques)}"
         sizes = "/".join(str(len(part)) for part in parts)
         if min(len(part) for part in parts) < MIN_SPLIT_ROWS:
             raise UserError(f"{self.path}: too few rows to split: train/validation/test would get {sizes} rows, and each "
                             f"needs at least {MIN_SPLIT_ROWS}; {fix}")
         return tuple(np.sort(part) for part in parts)
+
+
+def _first_groups(order, counts, rows):
+    """The groups, in `order`, that are dealt out before `rows` rows are reached (laid end to end)."""
+    starts = np.cumsum(counts[order]) - counts[order]
+    return order[starts < rows]
 
 
 def given_split(groups):

@@ -11,8 +11,9 @@ carries the validation scorer every choice is made on (`context.val_error`), the
 target (models that draw fresh training batches from the formula, as the question's recipes do, need them).
 After `fit` an estimator may leave a `report_` dict: `curve`, `details`, `kept_step`, `steps_run`, `rollbacks`,
 `diverged_at_step`, `last_step`, `val_median_rel_err`, `train_samples`, `train_seconds`, `device`.
-A batched model (the shared mlp) instead has `fit_many(splits, settings, seed, device)`, which trains every
-cell of a job as one ensemble and returns an object with `reports` and `predict([X_test per cell])`.
+A batched model (the shared mlp) instead has `fit_many(splits, member settings, settings, seed, device)`,
+which trains every cell of a job as one ensemble (of one or several targets) and returns (predictor, report,
+throughput) per cell.
 """
 
 import time
@@ -105,12 +106,16 @@ def encode(target, data, encoding, target_encoding, tensors, cache):
 
 def encode_cells(model, cells, draws):
     """Each cell's (Split, encoded test inputs), or a failed result where an encoder cannot fit its data.
-    `cells` are (target, encoding, target encoding, ...); `draws` maps a target's name to its draws."""
+    `cells` are (target, encoding, target encoding, ...); `draws` is draws_of's."""
     caches, encoded = {}, []
     for target, encoding, target_encoding, *_ in cells:
+        data = draws[target_key(target)]
+        if isinstance(data, str):
+            encoded.append({"status": "failed", "error": data, "metrics": None})
+            continue
         try:
-            encoded.append(encode(target, draws[target.name], encoding, target_encoding, MODELS[model].tensors,
-                                  caches.setdefault(target.name, {})))
+            encoded.append(encode(target, data, encoding, target_encoding, MODELS[model].tensors,
+                                  caches.setdefault(target_key(target), {})))
         except ValueError as error:
             encoded.append({"status": "failed", "error": f"encoding failed: {error}", "metrics": None})
     return encoded
@@ -146,10 +151,22 @@ def fit_cells(model, seed, cells, settings, device, splits):
     return fitted
 
 
+def target_key(target):
+    """What tells a job's targets apart: the name and the data conditions it is drawn under."""
+    return target.name, target.conditions
+
+
 def draws_of(cells, seed, settings, device, test=True):
-    """Each distinct target's draws, by name."""
-    targets = {cell[0].name: cell[0] for cell in cells}
-    return {name: draw(target, seed, settings, device, test) for name, target in targets.items()}
+    """Each distinct target's draws, by target_key; a target that cannot be drawn gets the message why (its cells
+    fail, the job's other targets go on)."""
+    targets = {target_key(cell[0]): cell[0] for cell in cells}
+    draws = {}
+    for key, target in targets.items():
+        try:
+            draws[key] = draw(target, seed, settings, device, test)
+        except Exception as error:  # e.g. a domain that rejects too many draws: fail its runs only
+            draws[key] = f"drawing {target.name} failed: {type(error).__name__}: {error}"
+    return draws
 
 
 def evaluate(model, target, seed, cells, settings, device):
@@ -170,7 +187,7 @@ def evaluate_many(model, seed, cells, settings, device):
             results.append(e)
             continue
         predict, report, throughput = fitted
-        data, Z_test = draws[cell[0].name], e[1]
+        data, Z_test = draws[target_key(cell[0])], e[1]
         y_test, scale = data.y_test.cpu().numpy(), scale_on_test(cell[0], data)
         synchronize(device)
         tick = time.perf_counter()

@@ -22,7 +22,7 @@ from bench.datafile import file_sha256
 from bench.device import full_precision
 from bench.errors import UserError
 from bench.metrics import regression_metrics
-from bench.protocol import Split, draws_of, encode_cells, fit_cells
+from bench.protocol import Split, draws_of, encode_cells, fit_cells, target_key
 from bench.sweep import Cell, group, job_cells
 from bench.tabletarget import TableTarget
 from bench.targets import target_from_definition
@@ -133,7 +133,7 @@ def train(work, records, device):
                                       fit_cells(MODEL, work.seed, pairs, work.settings, device, splits)):
         if fitted is None:
             continue
-        member, data = fitted[0], draws[cell.target.name]
+        member, data = fitted[0], draws[target_key(cell.target)]
         prediction = split.decode(member(e[1]))
         metrics = regression_metrics(prediction, data.y_test.cpu().numpy(), scale_on_test(cell.target, data))
         refits[cell.key] = Refit(records[cell.key], cell.target, split, member, prediction, metrics)

@@ -91,7 +91,7 @@ MODELS = {
                  fit_many=fit_members, tensors=True, space=MLP_SPACE),
     "seed-asker": Model(partial(Recipe, "seed-asker"), "the asker's CustomNet, loss and optimizer (raw inputs)",
                         _recipe_settings, encodings=("raw",), target_encodings=("none",), tensors=True,
-                        needs_scale=True),
+                        needs_scale=True, accepts=needs_formula),
     "seed-answer": Model(partial(Recipe, "seed-answer"), "the answer's ReLU MLP, batch 64, MSE on raw y",
                          _recipe_settings, target_encodings=("none",), tensors=True, accepts=needs_formula),
 } | {

@@ -27,6 +27,7 @@ import sympy
 
 from bench.encodings.log import SignedLog
 from bench.encodings.scale import Affine, Identity
+from bench.errors import UserError
 
 MAX_OPS = 300  # found formulas with more operations are not checked
 TIMEOUT = 10.0  # seconds for simplifying and checking one formula
@@ -50,7 +51,12 @@ def solution_details(found, target, timeout=TIMEOUT):
         return unchecked | {"symbolic_solution_note": f"not checked: {ops} operations, more than {MAX_OPS}"}
     receive, send = multiprocessing.Pipe(duplex=False)
     child = multiprocessing.get_context("fork").Process(target=_answer, args=(found, truth, send))
-    child.start()
+    try:
+        child.start()  # refused in a daemonic process (a dask worker's): the check is then undecided
+    except (AssertionError, OSError) as error:
+        receive.close()
+        send.close()
+        return unchecked | {"symbolic_solution_note": f"undecided: no child process to bound sympy's time ({error})"}
     send.close()
     try:
         if not receive.poll(timeout):
@@ -73,10 +79,10 @@ def encoded_solution_details(expression, encoder, target):
     if target.formula is None:
         return {"symbolic_solution": False, "symbolic_solution_note": "no formula to compare with: a data file"}
     try:
-        columns = encoded_columns(encoder, target)
-    except ValueError as error:
+        found = expression(encoded_columns(encoder, target))
+    except (ValueError, UserError) as error:  # no symbolic form of the encoding, or a formula the grammar refuses
         return {"symbolic_solution": False, "symbolic_solution_note": str(error)}
-    return solution_details(expression(columns), target)
+    return solution_details(found, target)
 
 
 def variables(target):

@@ -23,7 +23,7 @@ from bench import cli
 from bench.conditions import Conditions
 from bench.errors import UserError
 from bench.records import load_records, prepare_out
-from bench.registry import MODELS
+from bench.registry import MODELS, check_installed
 from bench.report.frontpage import README
 from bench.report.suite import write_suite_report
 from bench.resources import check_memory
@@ -141,6 +141,8 @@ def main(argv=None):
         target.check()
     targets = [target.under(Conditions()) for target, _, _ in chosen.values()]
     budget = BUDGETS[args.budget]
+    for model in ("mlp", "lightgbm", "signomial"):
+        check_installed(model)  # before any work: a missing extra would otherwise stop the suite midway
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
     first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
     check_memory(first, device, args.jobs, remote=args.scheduler is not None, targets_per_job=args.targets_per_job)
@@ -156,7 +158,9 @@ def main(argv=None):
                     targets_per_job=args.targets_per_job, desc=name)
     print(f"suite ran in {time.perf_counter() - tick:.0f} s", file=sys.stderr)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
-    written = write_suite_report(load_records(args.out)[0], chosen, Path(args.out), RECIPE, front_page)
+    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device, args.out) for cell in cells}
+    records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
+    written = write_suite_report(records, chosen, Path(args.out), RECIPE, front_page)
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0
 

@@ -22,11 +22,14 @@ from bench.targets import MAX_NAME_CHARS, product_exponents
 
 
 def needs_formula(target):
-    """`Model.accepts` for models that draw from a formula or read its declared variables: None for a formula
-    target, why not for a data file."""
-    if target.formula is not None:
-        return None
-    return "it needs a formula (it draws fresh points from it or reads its declared variables); a data file has none"
+    """`Model.accepts` for models that draw fresh points from a formula or read its declared variables: None for
+    a formula target as drawn cleanly; why not for a data file, or under data conditions (fresh draws would
+    bypass the rows, noise and ranges the conditions set)."""
+    if target.formula is None:
+        return "it needs a formula (it draws fresh points from it or reads its declared variables); a data file has none"
+    if target.conditions.changed():
+        return "it draws fresh points from the formula, which data conditions (rows, noise, ranges) cannot reach"
+    return None
 
 
 @dataclass(eq=False)

@@ -3,9 +3,9 @@
 Three measurements on one device, interleaved over rounds and reported as medians over rounds, so a busy
 machine slows all three alike:
   per-model  M models trained one after another, each an EnsembleMLP with M = 1 (a loop over cells)
-  ensemble   the same M models as one EnsembleMLP, one batched pass per step (what train_members does)
+  ensemble   the same M models as one EnsembleMLP, one batched pass per step (what bench.train.fit_ensemble does)
   ceiling    a large float32 matmul: the most this device does with the same arithmetic
-Both training rows run train_members' step (bench.step.TrainingStep: fused Adam, on CUDA a CUDA graph) on a
+Both training rows run the ensemble's step (bench.step.TrainingStep: per-member AdamW, on CUDA a CUDA graph) on a
 synthetic pool with the seed equation's 5 inputs, TrainConfig's architecture, batch size and pool size
 (--width and --batch-size change the first two; the table's name then says so).
 

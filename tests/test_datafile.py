@@ -69,7 +69,8 @@ def test_random_splits(tmp_path, seed_frame):
     assert np.array_equal(np.sort(np.concatenate([train, val, test])), np.arange(len(seed_frame)))
     for first, again in zip(table.split(0), table.split(0)):
         assert np.array_equal(first, again)
-    assert not np.array_equal(table.split(1)[2], test)
+    other = table.split(1)  # another seed redraws training and validation rows; the test rows stay for every seed
+    assert np.array_equal(other[2], test) and not np.array_equal(other[0], train)
 
 
 @pytest.mark.parametrize("val_name", ["val", "Validation"])
@@ -92,7 +93,8 @@ def test_groups_stay_whole(tmp_path, seed_frame):
     assert not set.intersection(*({*groups[part]} for part in splits))  # no group in two splits
     assert all(len(part) >= datafile.MIN_SPLIT_ROWS for part in splits)
     assert all(np.array_equal(a, b) for a, b in zip(splits, table.split(0)))
-    assert not np.array_equal(table.split(1)[2], splits[2])
+    other = table.split(1)
+    assert np.array_equal(other[2], splits[2]) and not np.array_equal(other[1], splits[1])
 
 
 def test_drop_missing_drops_and_counts(tmp_path, seed_frame):

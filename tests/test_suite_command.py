@@ -71,3 +71,23 @@ def test_members_of_different_equations_train_as_one_ensemble_as_if_alone():
         [alone] = evaluate("mlp", target, 0, [("log", "asinh")], settings, "cpu")
         assert result["kept_step"] == alone["kept_step"]
         assert result["metrics"]["median_rel_err"] == pytest.approx(alone["metrics"]["median_rel_err"], rel=1e-3)
+
+
+def test_an_equation_that_cannot_be_drawn_fails_its_own_runs_only():
+    from bench.targets import parse_targets
+
+    [bad] = parse_targets('[targets.bad]\nformula = "sqrt(a - 0.99)"\n[targets.bad.variables]\na = { low = 0, high = 1 }\n',
+                          "bad.toml").values()
+    settings = MODELS["mlp"].settings(TrainConfig(steps=20, eval_every=10, train_size=500, val_size=200, test_size=200), None)
+    good, broken = evaluate_many("mlp", 0, [(EASY["feynman-i-12-1"], "log", "asinh"), (bad, "log", "asinh")], settings, "cpu")
+    assert good["status"] == "ok" and broken["status"] == "failed" and "drawing bad failed" in broken["error"]
+
+
+def test_models_that_draw_fresh_points_refuse_data_conditions():
+    from bench.conditions import Conditions
+    from bench.sweep import plan
+
+    seed = load_suite("seed")["seed"]
+    cells, skipped = plan([seed], ["raw"], ["none"], ["seed-asker", "signomial", "mlp"], 1, TrainConfig(), None, "cpu",
+                          (Conditions(train_rows=500),))
+    assert {c.model for c in cells} == {"mlp"} and "data conditions" in skipped["signomial on seed"]

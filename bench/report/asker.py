@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from bench import cli
+from bench.metrics import SOLVED_R2
 from bench.records import load_records
 from bench.registry import LADDER_ROWS
 from bench.report.frontpage import write_block
@@ -102,14 +103,14 @@ def symbolic_table(records):
 
 
 def symbolic_summary(records):
-    """Per symbolic model (the signomial included): runs, R² > 0.999 and symbolic solutions (count and share),
+    """Per symbolic model (the signomial included): runs, R² > SOLVED_R2 and symbolic solutions (count and share),
     median seconds per fit. A failed or diverged run counts as neither."""
     rows = []
     for model in SYMBOLIC:
         runs = [r for r in records if r["model"] == model]
         if not runs:
             continue
-        solved = sum(r["status"] == "ok" and r["metrics"]["r2"] > 0.999 for r in runs)
+        solved = sum(r["status"] == "ok" and (r["metrics"]["r2"] or -np.inf) > SOLVED_R2 for r in runs)
         solutions = sum(bool((r.get("details") or {}).get("symbolic_solution")) for r in runs)
         seconds = [r["throughput"]["train_seconds"] for r in runs if r.get("throughput")]
         rows.append({"model": model, "runs": len(runs), "R² > 0.999": f"{solved} ({solved / len(runs):.0%})",

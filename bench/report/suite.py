@@ -23,7 +23,7 @@ from bench.report.frontpage import write_block  # noqa: E402
 from bench.report.markdown import markdown_table  # noqa: E402
 
 PUBLISHED = Path(__file__).with_name("published_srbench.csv")
-RECIPE = "recipe (chosen on validation)"
+RECIPE_LABEL = "recipe (chosen on validation)"
 
 
 def pipeline_label(record):
@@ -60,7 +60,7 @@ def per_equation(records, chosen, recipe):
 
 def with_recipe(frame):
     """`frame` plus the recipe's chosen runs as a pipeline of their own."""
-    return pd.concat([frame, frame[frame["chosen"]].assign(pipeline=RECIPE)], ignore_index=True)
+    return pd.concat([frame, frame[frame["chosen"]].assign(pipeline=RECIPE_LABEL)], ignore_index=True)
 
 
 def solve_rates(frame):
@@ -129,10 +129,10 @@ def critical_difference(matrix, path):
 
 def headline(rates, frame, device):
     """One sentence: the recipe's solve rate overall and per difficulty, the best reference's, the budget."""
-    recipe = rates[rates["pipeline"] == RECIPE].set_index("difficulty")
+    recipe = rates[rates["pipeline"] == RECIPE_LABEL].set_index("difficulty")
     overall = recipe.loc["all"]
     parts = [f"{difficulty} {row.solved}/{row.runs}" for difficulty, row in recipe.drop(index="all").iterrows()]
-    others = rates[(rates["difficulty"] == "all") & (rates["pipeline"] != RECIPE)
+    others = rates[(rates["difficulty"] == "all") & (rates["pipeline"] != RECIPE_LABEL)
                    & (rates["runs"] == overall["runs"])].sort_values("rate", ascending=False)
     best = others.iloc[0] if not others.empty else None
     suites = ", ".join(sorted(frame["suite"].unique()))
@@ -161,6 +161,7 @@ def write_suite_report(records, chosen, out, recipe, front_page=False):
     sentence = headline(rates, frame, "; ".join(devices))
     if front_page:
         write_block("suite", sentence + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
+    failed = failures(frame, chosen)
     lines = ["# Suite results", "", sentence + " A run that diverged or failed counts as unsolved.", "",
              "## Solve rate (R² > 0.999) per pipeline", "",
              markdown_table(rates.assign(rate=rates["rate"].map("{:.0%}".format),
@@ -172,7 +173,7 @@ def write_suite_report(records, chosen, out, recipe, front_page=False):
              "## Ranks", "", cd, "", "![critical difference](critical_difference.png)" if "Friedman test p" in cd else "",
              "", "## Performance profile", "", "![performance profile](performance_profile.png)", "",
              "## Where the recipe fails", "",
-             markdown_table(failures(frame, chosen)) if not failures(frame, chosen).empty else "It solves every equation.", "",
+             markdown_table(failed) if not failed.empty else "It solves every equation.", "",
              "## Published symbolic-regression solve rates (for scale; other data, other budgets)", "",
              markdown_table(pd.read_csv(PUBLISHED)), "",
              "SRBench's accuracy criterion is ours (R² > 0.999 on held-out data); its symbolic solution rate is a "
