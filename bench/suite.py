@@ -5,10 +5,10 @@ Every equation gets, at one budget (`--budget`):
   references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
               asinh target); `signomial` where its variables keep one sign
-  recipe      of the recipe's candidates (log and edges+log inputs, asinh target) the one with the lowest
-              validation error is trained again and polished by L-BFGS; the recipe keeps, per equation, whichever
-              of its runs has the lowest validation error (`chosen` in per_equation.csv). Nothing reads a test set
-              to choose.
+  recipe      each of the recipe's candidates (log and edges+log inputs, asinh target) is trained again and
+              polished by L-BFGS; the recipe keeps, per equation, whichever of its runs has the lowest validation
+              error (`chosen` in per_equation.csv): the choice is made on the final models, after the polish,
+              since an error before it says little about the error after it. Nothing reads a test set to choose.
 The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
 large ensembles rather than one small one per equation. Finished runs are never redone: the same command
 resumes a suite.
@@ -98,9 +98,9 @@ def suite_targets(args):
     return chosen
 
 
-def stages(targets, budget, seeds, device, out):
+def stages(targets, budget, seeds, device):
     """The suite's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
-    signomial, then each equation's recipe finalist (needs the first stage's records)."""
+    signomial, then the recipe's candidates polished."""
     config = TrainConfig(steps=budget.steps, train_size=budget.train_size, val_size=budget.val_size,
                          test_size=budget.test_size)
     first = [cell for encodings, target_encodings in FIRST_STAGE
@@ -110,26 +110,9 @@ def stages(targets, budget, seeds, device, out):
     yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
     signomial = replace(config, steps=budget.signomial_steps)
     yield "signomial", plan(targets, ["raw"], ["none"], ["signomial"], seeds, signomial, budget.train_size, device)[0]
-    finalists = recipe_finalists(first, out)
-    polished = replace(config, lbfgs_iters=budget.lbfgs_iters)
-    yield "recipe finalists + L-BFGS", [replace(c, settings=MODELS["mlp"].settings(polished, None))
-                                        for c in finalists]
-
-
-def recipe_finalists(cells, out):
-    """Per (target, seed), the recipe candidate of `cells` with the lowest validation error in `out`'s records."""
-    records = {r["key"]: r for r in load_records(out)[0]}
-    best = {}
-    for cell in cells:
-        record = records.get(cell.key)
-        if (cell.encoding, cell.target_encoding) not in RECIPE or record is None or record["status"] != "ok":
-            continue
-        error = record.get("val_median_rel_err")
-        error = float("inf") if error is None else error
-        key = (cell.target.name, cell.seed)
-        if key not in best or error < best[key][0]:
-            best[key] = (error, cell)
-    return [cell for _, cell in best.values()]
+    polished = MODELS["mlp"].settings(replace(config, lbfgs_iters=budget.lbfgs_iters), None)
+    yield "recipe candidates + L-BFGS", [replace(c, settings=polished) for c in first
+                                         if (c.encoding, c.target_encoding) in RECIPE]
 
 
 def main(argv=None):
@@ -144,13 +127,13 @@ def main(argv=None):
     for model in ("mlp", "lightgbm", "signomial"):
         check_installed(model)  # before any work: a missing extra would otherwise stop the suite midway
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
-    first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
+    first = next(iter(stages(targets, budget, args.seeds, device)))[1]
     check_memory(first, device, args.jobs, remote=args.scheduler is not None, targets_per_job=args.targets_per_job)
     prepare_out(args.out)
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
     print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
-    for name, cells in stages(targets, budget, args.seeds, device, args.out):
+    for name, cells in stages(targets, budget, args.seeds, device):
         todo, done = pending(cells, args.out)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
         if todo:
@@ -158,7 +141,7 @@ def main(argv=None):
                     targets_per_job=args.targets_per_job, desc=name)
     print(f"suite ran in {time.perf_counter() - tick:.0f} s", file=sys.stderr)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
-    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device, args.out) for cell in cells}
+    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device) for cell in cells}
     records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), RECIPE, front_page)
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
