@@ -87,9 +87,10 @@ def suite_targets(args):
         chosen |= {t: (target, name, target.difficulty) for t, target in load_suite(name).items()}
     if args.targets_file:
         builtin = set(load_targets())
+        label = Path(args.targets_file[0]).stem if len(args.targets_file) == 1 else "targets files"
         for t, target in load_targets(args.targets_file).items():
             if t not in builtin:
-                chosen[t] = (target, "file", target.difficulty)
+                chosen[t] = (target, label, target.difficulty)
     if args.targets:
         cli.choose("target", args.targets, list(chosen))
         chosen = {t: chosen[t] for t in args.targets}

@@ -66,8 +66,9 @@ def with_recipe(frame):
 def solve_rates(frame):
     """Per pipeline (and per difficulty): equations solved (R² > 0.999) of those run, with a Wilson 95 % interval."""
     rows = []
+    labelled = frame[frame["difficulty"].fillna("") != ""]  # targets without a difficulty count in "all" only
     for (pipeline, difficulty), group in [*((k + ("all",), g) for k, g in frame.groupby(["pipeline"])),
-                                          *frame.groupby(["pipeline", "difficulty"])]:
+                                          *labelled.groupby(["pipeline", "difficulty"])]:
         solved, n = int((group["r2"] > SOLVED_R2).sum()), len(group)
         low, high = binomtest(solved, n).proportion_ci(method="wilson")
         rows.append({"pipeline": pipeline, "difficulty": difficulty, "solved": solved, "runs": n,
