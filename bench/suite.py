@@ -14,6 +14,7 @@ large ensembles rather than one small one per equation. Finished runs are never 
 resumes a suite.
 """
 
+import shlex
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -116,6 +117,16 @@ def stages(targets, budget, seeds, device):
                                          if (c.encoding, c.target_encoding) in RECIPE]
 
 
+def log_wall_time(out, command, runs, seconds):
+    """Append this invocation's wall time to <out>/wall_times.csv: a suite may run in parts."""
+    path = out / "wall_times.csv"
+    new = not path.exists()
+    with path.open("a") as file:
+        if new:
+            file.write("finished,runs_run,seconds,command\n")
+        file.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')},{runs},{seconds:.0f},\"{shlex.join(command)}\"\n")
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.jobs > 1 and args.scheduler:
@@ -134,13 +145,17 @@ def main(argv=None):
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
     print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
+    ran = 0
     for name, cells in stages(targets, budget, args.seeds, device):
         todo, done = pending(cells, args.out)
+        ran += len(todo)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
         if todo:
             execute(todo, args.out, device, backend(args.jobs, args.scheduler), command,
                     targets_per_job=args.targets_per_job, desc=name)
-    print(f"suite ran in {time.perf_counter() - tick:.0f} s", file=sys.stderr)
+    seconds = time.perf_counter() - tick
+    print(f"suite ran in {seconds:.0f} s", file=sys.stderr)
+    log_wall_time(Path(args.out), command, ran, seconds)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
     planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device) for cell in cells}
     records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
