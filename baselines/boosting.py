@@ -11,10 +11,8 @@ from math import exp
 
 import torch
 
-from bench.data import derive_seed
+from bench.data import derive_seed, own_settings
 from bench.device import device_name
-
-SIZES = ("train_size", "val_size", "test_size")  # settings every model has; the rest are the model's own
 
 
 @dataclass(frozen=True)
@@ -104,11 +102,6 @@ BOOSTERS = {
 }
 
 
-def model_settings(settings):
-    """The settings that belong to the model itself (its hyperparameters and budget), without the data sizes."""
-    return {key: value for key, value in settings.items() if key not in SIZES}
-
-
 def booster_settings(name, config, train_size):
     return {"train_size": train_size or 100_000, "val_size": config.val_size, "test_size": config.test_size,
             **BOOSTERS[name].defaults}
@@ -123,7 +116,7 @@ class BoostedTrees:
 
     def fit(self, X, y, X_val, y_val):
         threads = torch.get_num_threads()
-        params = model_settings(self.settings)
+        params = own_settings(self.settings)
         self.model_, details = BOOSTERS[self.name].fit(params, threads, derive_seed(self.seed, "init", self.name),
                                                       X, y, X_val, y_val)
         self.report_ = {"details": details | {"threads": threads}, "device": device_name("cpu")}

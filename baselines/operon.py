@@ -22,7 +22,7 @@ import numpy as np
 import sympy
 import torch
 
-from bench.data import derive_seed
+from bench.data import derive_seed, own_settings
 from bench.errors import UserError
 from bench.formula import parse_formula
 from bench.metrics import validation_error
@@ -43,7 +43,6 @@ _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<varia
                     r"|(?P<operator>[-+*/^()]))")
 _FUNCTIONS = {"exp", "log", "sin", "cos", "tan", "tanh", "sqrt"}
 _PRECISION = 50  # decimals pyoperon prints: every float32 constant down to 1e-38 with its digits
-_SIZES = ("train_size", "val_size", "test_size")
 
 
 def settings(config, train_size):
@@ -117,7 +116,7 @@ class OperonCell(Operon):
     hold the formula in the target's variables and the symbolic-solution check."""
 
     def __init__(self, settings, context):
-        params = {k: v for k, v in settings.items() if k not in (*_SIZES, "scaled")}
+        params = {k: v for k, v in own_settings(settings).items() if k != "scaled"}
         super().__init__(settings.get("scaled", False), **params, n_threads=torch.get_num_threads(),
                          random_state=derive_seed(context.seed, "init", "operon"))
         self.context = context

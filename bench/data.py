@@ -12,6 +12,13 @@ from dataclasses import dataclass
 
 import torch
 
+SIZES = ("train_size", "val_size", "test_size")  # the settings every model has: what the harness draws
+
+
+def own_settings(settings):
+    """A model's own settings (its hyperparameters and budget): `settings` without the draw sizes."""
+    return {key: value for key, value in settings.items() if key not in SIZES}
+
 
 def derive_seed(*parts):
     """A stable 31-bit seed from any parts (run seed, purpose, encoding names)."""
