@@ -93,11 +93,11 @@ class Recipe:
                     diverged_at = step
                     break
             train_seconds += time.perf_counter() - tick
-            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * batch_size,
-                          "median_rel_err": context.val_error(self.predict(X_val))})
+            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * batch_size}
+                         | context.val_point(self.predict(X_val)))
             if diverged_at is not None:
                 break
-        self.report_ = {"curve": curve, "val_median_rel_err": curve[-1]["median_rel_err"], "diverged_at_step": diverged_at,
+        self.report_ = {"curve": curve, "diverged_at_step": diverged_at,
                         "last_step": steps, "train_samples": step * batch_size, "train_seconds": train_seconds}
         return self
 

@@ -18,7 +18,7 @@ from torch import nn
 from baselines.question_recipes import ASKER_BATCH, HIDDEN, HIDDEN_LAYERS, LR, PLATEAU_FACTOR, PLATEAU_PATIENCE, CustomNet
 from bench.data import derive_seed
 from bench.device import synchronize
-from bench.metrics import validation_error
+from bench.metrics import validation_point
 
 INIT_NAME = "seed-asker"  # every recipe starts from the asker's initial weights (before init_gain)
 
@@ -153,8 +153,8 @@ def fit(recipe, target, seed, data, settings, device):
                 diverged_at = step
                 break
         train_seconds += time.perf_counter() - tick
-        curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * recipe.batch,
-                      "median_rel_err": validation_error(fitted.predict(data.X_val).cpu().numpy(), y_val)})
+        curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * recipe.batch}
+                     | validation_point(fitted.predict(data.X_val).cpu().numpy(), y_val))
         if diverged_at is not None:
             break
     samples = step * recipe.batch
@@ -163,11 +163,11 @@ def fit(recipe, target, seed, data, settings, device):
         X = data.X_train[: recipe.polish_size]
         polished, iterations, evaluations = polish(fitted, X, data.y_train[: recipe.polish_size], recipe.polish_iters)
         train_seconds += time.perf_counter() - tick
-        val_error = validation_error(polished.predict(data.X_val).cpu().numpy(), y_val)
+        point = validation_point(polished.predict(data.X_val).cpu().numpy(), y_val)
         samples += evaluations * len(X)
         curve.append({"step": steps + iterations, "seconds": round(train_seconds, 4), "samples": samples,
-                      "median_rel_err": val_error})
-        if val_error <= curve[-2]["median_rel_err"]:
+                      **point})
+        if point["val_error"] <= curve[-2]["val_error"]:
             fitted = polished
     return fitted, curve, train_seconds, samples, diverged_at
 

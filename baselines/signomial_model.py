@@ -95,7 +95,7 @@ def read_formula(fitted, target, data, recipe, settings):
     details = {"formula": str(found), "symbolic_solution": check["symbolic_solution"],
                "symbolic_solution_note": check["symbolic_solution_note"],
                "snapped": bool(snap_kept), "terms": kept.as_json(target.names), "snapped_terms": snapped.as_json(target.names),
-               "val_median_rel_err": {name: json_number(error) for name, error in errors.items()}}
+               "val_error": {name: json_number(error) for name, error in errors.items()}}
     return final, details
 
 

@@ -27,7 +27,7 @@ class Terms:
         return basis(self.exponents, X) @ self.coefficients
 
     def score(self, X, y):
-        """The median relative error on (X, y): what every choice here compares."""
+        """The validation error on (X, y) (bench.metrics.validation_error): what every choice here compares."""
         return validation_error(self.predict(X), y)
 
     def sizes(self, log_centre):

@@ -47,10 +47,11 @@ def space(shipped, trial):
 
 class TabMRegressor:
     """TabM on encoded inputs; with `n_bins`, the authors' quantile preprocessing and PLE embeddings first.
-    `val_error` scores encoded validation predictions (the protocol's error): the best state is kept on it."""
+    `val_point` scores encoded validation predictions (the protocol's scores): the best state is kept on their
+    `val_error`."""
 
-    def __init__(self, settings, seed, device, val_error):
-        self.settings, self.seed, self.device, self.val_error = settings, seed, device, val_error
+    def __init__(self, settings, seed, device, val_point):
+        self.settings, self.seed, self.device, self.val_point = settings, seed, device, val_point
 
     def _tensor(self, Z):
         if self.quantile_ is not None:
@@ -98,9 +99,9 @@ class TabMRegressor:
             train_seconds += time.perf_counter() - tick
             if step % s["eval_every"] and step < s["steps"]:
                 continue
-            error = self.val_error(self.predict(Z_val))
-            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * s["batch_size"],
-                          "median_rel_err": error})
+            point = self.val_point(self.predict(Z_val))
+            error = point["val_error"]
+            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * s["batch_size"]} | point)
             if error < best_error:
                 best_error, best_step, best_state, waited = error, step, copy.deepcopy(self.model_.state_dict()), 0
             else:
@@ -125,4 +126,4 @@ class TabMRegressor:
 
 
 def make_tabm(settings, context):
-    return TabMRegressor(settings, derive_seed(context.seed, "init", "tabm"), context.device, context.val_error)
+    return TabMRegressor(settings, derive_seed(context.seed, "init", "tabm"), context.device, context.val_point)

@@ -62,8 +62,9 @@ class Table:
         if not (0 < val_share and 0 < test_share and val_share + test_share < 1):
             raise UserError(f"validation and test shares must be above 0 and sum below 1, got {val_share} and {test_share}")
         n = len(self.y)
-        # The test rows are the same for every seed (drawn from the file's hash alone): a search tunes on seed 0's
-        # training and validation rows, so no seed may test on rows a choice was made on. Seeds redraw the rest.
+        # The test rows are the same for every seed (drawn from the file's hash alone): a search tunes on the
+        # tuning seed's training and validation rows (bench/tune.py), so no seed may test on rows a choice was
+        # made on. Seeds redraw the rest.
         fixed, rng = (np.random.default_rng(derive_seed(part, "split", self.sha256)) for part in ("test", seed))
         n_val, n_test = int(n * val_share), int(n * test_share)
         if self.groups is None:

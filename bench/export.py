@@ -47,7 +47,7 @@ def pipeline_info(refitted, results):
     return {"format": FORMAT, "columns": target.names,
             "run": {"key": record["key"], "results": str(Path(results).resolve()), "target": record["target"],
                     "model": record["model"], "seed": record["seed"], "metrics": record["metrics"],
-                    "val_median_rel_err": record["val_median_rel_err"]} | (
+                    "val_error": record["val_error"]} | (
                         {"data_file": record["data_file"]} if "data_file" in record else {}),
             "target_definition": record["config"]["target_definition"],
             "target": {"name": target.name, "names": target.names, "products": target.products,
@@ -104,7 +104,7 @@ def main(argv=None):
     refitted = export(args.results, args.target, args.to, args.data)
     record = refitted.record
     print(f"exported run {record['key']} ({record['target']}: {record['encoding']} inputs, {record['target_encoding']} "
-          f"target, seed {record['seed']}; validation {record['val_median_rel_err']:.4g}, test median relative error "
+          f"target, seed {record['seed']}; validation error {record['val_error']:.4g}, test median relative error "
           f"{refitted.metrics['median_rel_err']:.4g}, reproduced) to {args.to}", file=sys.stderr)
     return 0
 

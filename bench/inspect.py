@@ -34,7 +34,8 @@ EDGE_ROWS = 30  # fewest such rows to fit on
 EDGE_POWER = 0.5  # |power| of the distance to the end from which |y| counts as a pole or a zero
 EDGE_T = 5  # ... and the power's t-statistic
 
-LOG_EVIDENCE = "log-space inputs beat raw ones 58x on the seed formula at an equal budget (README)"
+LOG_EVIDENCE = ("log-space inputs beat raw ones on the seed formula at an equal budget (the verdict in "
+                "results/summary.md)")
 LOG_SIGNS = ("`log` still applies: it takes standardized log|x| and adds a sign(x) column (-1, 0, +1) for every "
              "column that is <= 0 somewhere in training; a zero takes the log of the smallest non-zero |x| seen in "
              "training, and its sign column marks it; such a column's decades also count how near 0 it comes: "

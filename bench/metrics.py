@@ -3,6 +3,9 @@
 import numpy as np
 
 SOLVED_R2 = 0.999  # SRBench's threshold for "solved"
+# The choice metric's floor: a point's |y| counts as at least this share of the set's median |y|, so points where
+# y crosses zero (or its tail nears it) cannot decide a choice by dividing by almost nothing.
+FLOOR = 0.01
 # Probabilities at which records keep quantiles of the per-point relative error (dense in the tails).
 QUANTILE_LEVELS = (0.001, 0.005, 0.01, *(round(0.02 * k, 2) for k in range(1, 50)), 0.99, 0.995, 0.999)
 
@@ -21,12 +24,35 @@ def quantiles(r, levels):
     return [float(q) if q < huge else np.inf for q in np.quantile(np.minimum(r, huge), levels)]
 
 
+def floored_relative_errors(y_pred, y_true):
+    """|ŷ − y| / max(|y|, FLOOR · median|y|) per point: the relative error, except that no point's |y| counts
+    as less than a hundredth of the typical one (equal to the relative error wherever |y| is above that)."""
+    y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
+    floor = FLOOR * np.median(np.abs(y_true))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        r = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), floor)
+    return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)
+
+
 def validation_error(y_pred, y_true):
-    """The score every choice is made on: the median relative error on the validation set (inf if not finite)."""
+    """The score every choice is made on (tuning, kept steps, finalists, the suite's recipe, the best run): the
+    mean floored relative error on the validation set; inf if a prediction is not finite. A mean, so every
+    point counts, as in R² (a model wild on a tenth of the points cannot win on its median); relative, so every
+    decade of y counts alike; floored, so where y crosses zero a point counts on y's typical scale instead of
+    dividing by almost nothing."""
     y_pred = np.asarray(y_pred, np.float64)
     if not np.isfinite(y_pred).all():
         return float("inf")
-    return float(np.median(relative_errors(y_pred, y_true)))
+    return float(np.mean(floored_relative_errors(y_pred, y_true)))
+
+
+def validation_point(y_pred, y_true):
+    """A learning curve's scores on validation: the choice metric (`val_error`) and the reported median
+    relative error (`median_rel_err`, what convergence speed is measured on)."""
+    y_pred = np.asarray(y_pred, np.float64)
+    finite = np.isfinite(y_pred).all()
+    return {"val_error": validation_error(y_pred, y_true),
+            "median_rel_err": float(np.median(relative_errors(y_pred, y_true))) if finite else float("inf")}
 
 
 def rel_err_quantiles(y_pred, y_true):

@@ -7,10 +7,12 @@ test set once, decodes it to y's scale and scores it in float64. Throughput is m
 
 A model is an estimator: `fit(X, y, X_val, y_val)` on encoded rows, then `predict(X)` of encoded targets.
 It is built by its registry entry's `make(settings, context)`; `context` (a Context) names its cell and
-carries the validation scorer every choice is made on (`context.val_error`), the fitted input encoder and the
-target (models that draw fresh training batches from the formula, as the question's recipes do, need them).
+carries the validation scorer every choice is made on (`context.val_error`; `context.val_point` adds the
+reported median relative error for learning curves), the fitted input encoder and the target (models that
+draw fresh training batches from the formula, as the question's recipes do, need them).
 After `fit` an estimator may leave a `report_` dict: `curve`, `details`, `kept_step`, `steps_run`, `rollbacks`,
-`diverged_at_step`, `last_step`, `val_median_rel_err`, `train_samples`, `train_seconds`, `device`.
+`diverged_at_step`, `last_step`, `train_samples`, `train_seconds`, `device`. The harness scores every fitted
+model on the validation set itself (`val_error`, the choice metric, and `val_median_rel_err`).
 A batched model (the shared mlp) instead has `fit_many(splits, member settings, settings, seed, device)`,
 which trains every cell of a job as one ensemble (of one or several targets) and returns (predictor, report,
 throughput) per cell.
@@ -25,7 +27,7 @@ import torch
 from bench.data import sample_data, scale_on_test
 from bench.device import device_name, synchronize
 from bench.encodings import build_input_encoder, build_target_encoder
-from bench.metrics import convergence, outcome, validation_error
+from bench.metrics import convergence, outcome, validation_error, validation_point
 from bench.registry import MODELS
 
 REPORTED = ("kept_step", "steps_run", "rollbacks", "details")  # report_ keys a record keeps as they are
@@ -63,6 +65,10 @@ class Split:
         """The error every choice is made on (bench.metrics.validation_error) of encoded validation predictions."""
         return validation_error(self.decode(t_val), self.y_val)
 
+    def val_point(self, t_val):
+        """A learning curve's validation scores (bench.metrics.validation_point) of encoded predictions."""
+        return validation_point(self.decode(t_val), self.y_val)
+
 
 @dataclass
 class Context:
@@ -76,6 +82,9 @@ class Context:
 
     def val_error(self, t_val):
         return self.split.val_error(t_val)
+
+    def val_point(self, t_val):
+        return self.split.val_point(t_val)
 
 
 def draw(target, seed, settings, device, test=True):
@@ -194,11 +203,11 @@ def evaluate_many(model, seed, cells, settings, device):
         encoded_test = predict(Z_test)
         synchronize(device)
         throughput = throughput | {"infer_samples_per_s": len(y_test) / (time.perf_counter() - tick)}
-        val_error = report.get("val_median_rel_err")
         curve = report.get("curve", [])
+        validation = split.val_point(predict(split.Z_val))
         results.append({"curve": curve, "convergence": convergence(curve), "throughput": throughput,
-                        "rejected_share": data.rejected,
-                        "val_median_rel_err": split.val_error(predict(split.Z_val)) if val_error is None else val_error,
+                        "rejected_share": data.rejected, "val_error": validation["val_error"],
+                        "val_median_rel_err": validation["median_rel_err"],
                         **{k: report[k] for k in REPORTED if k in report},
                         **outcome(split.decode(encoded_test), y_test, scale, report.get("diverged_at_step"),
                                   report.get("last_step"))})
@@ -217,8 +226,7 @@ def validation_scores(model, target, seed, cells, settings, device):
             scores.append((float("inf"), None))
             continue
         predict, report, _ = fitted
-        error = report.get("val_median_rel_err")
-        error = split.val_error(predict(split.Z_val)) if error is None else error
+        error = split.val_error(predict(split.Z_val))
         diverged = report.get("diverged_at_step") is not None
         scores.append((float("inf") if diverged or not error < float("inf") else error, report.get("kept_step")))
     return scores

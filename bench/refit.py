@@ -50,12 +50,12 @@ def chosen(records, name, where):
         names = sorted({str(r.get("target")) for r in records})
         raise UserError(f"{where} holds no record of target {name!r}; its targets: {', '.join(names[:20]) or 'none'}")
     runs = [r for r in mine if r.get("model") == MODEL and r.get("status") == "ok"
-            and not r.get("config", {}).get("conditions") and r.get("val_median_rel_err") is not None]
+            and not r.get("config", {}).get("conditions") and r.get("val_error") is not None]
     if not runs:
         models = sorted({str(r.get("model")) for r in mine})
         raise UserError(f"{where} holds no finished {MODEL} run of target {name!r} (its records are of {', '.join(models)}); "
                         f"export supports the {MODEL} model only: run it with --models {MODEL}")
-    return min(runs, key=lambda r: (r["val_median_rel_err"], r["key"]))
+    return min(runs, key=lambda r: (r["val_error"], r["key"]))
 
 
 def job_of(records, record, where):

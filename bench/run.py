@@ -40,7 +40,8 @@ def parser():
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help=f"override a training setting: {', '.join(TrainConfig.field_names())}")
     p.add_argument("--tune", type=cli.positive_int, metavar="N",
-                   help="tune each pipeline first: N Optuna trials on the validation set of seed 0 (stored in <out>/tuning)")
+                   help="tune each pipeline first: N Optuna trials on the tuning split (its own seed, never a "
+                        "reported one; stored in <out>/tuning)")
     p.add_argument("--tune-steps", type=cli.positive_int, metavar="S", help="training steps per trial (default: --steps)")
     p.add_argument("--space", action="append", default=[], metavar="KEY=LOW:HIGH",
                    help="change a searched range (KEY=LOW:HIGH, or KEY=A,B for choices), e.g. --space lr=1e-4:1e-2")

@@ -26,7 +26,7 @@ from bench.train import MEMBER_SETTINGS
 
 CLEAN = (Conditions(),)  # the clean benchmark: one condition, the defaults
 # What a tuned run's config names of its search (`architecture` only when its rounds shared one).
-SEARCH_IDENTITY = ("trials", "search_steps", "round_size", "space", "architecture")
+SEARCH_IDENTITY = ("tuning_seed", "trials", "search_steps", "round_size", "space", "architecture")
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,8 @@ def run_job(job, device, threads):
                   "curve": result.get("curve", []), "convergence": result.get("convergence"),
                   "throughput": result.get("throughput"), "memory": memory, "env": env,
                   "rel_err_quantiles": result.get("rel_err_quantiles"),
-                  "rejected_share": result.get("rejected_share"), "val_median_rel_err": result.get("val_median_rel_err"),
+                  "rejected_share": result.get("rejected_share"), "val_error": result.get("val_error"),
+                  "val_median_rel_err": result.get("val_median_rel_err"),
                   "details": result.get("details"), "job_seconds": job_seconds,
                   "job_size": len(job.cells), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
         for key in ("kept_step", "steps_run", "rollbacks"):

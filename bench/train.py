@@ -117,7 +117,7 @@ class Member:
     Z_train: torch.Tensor
     t_train: torch.Tensor
     Z_val: torch.Tensor
-    val_error: Callable  # encoded validation predictions (1-D tensor) -> the error choices are made on
+    val_point: Callable  # encoded validation predictions (1-D tensor) -> {val_error (choices), median_rel_err}
     init_seed: int
     hyper: dict = field(default_factory=dict)
 
@@ -216,10 +216,10 @@ def fit_ensemble(members, config, seed, device, periodic=False):
         synchronize(device)
         train_seconds += time.perf_counter() - tick
         encoded = predict(model, Z_val)
-        errors = [m.val_error(encoded[i]) for i, m in enumerate(members)]
-        for curve, error in zip(curves, errors):
-            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size,
-                          "median_rel_err": error})
+        scores = [m.val_point(encoded[i]) for i, m in enumerate(members)]
+        for curve, point in zip(curves, scores):
+            curve.append({"step": step, "seconds": round(train_seconds, 4), "samples": step * config.batch_size} | point)
+        errors = [point["val_error"] for point in scores]
         best.update(errors, step)
         if config.rollback:
             collapsed = roll_back(best, errors, config.rollback, optimizer.lr)
@@ -241,9 +241,8 @@ def fit_ensemble(members, config, seed, device, periodic=False):
         "train_seconds": train_seconds + lbfgs_seconds,  # samples/s and GFLOP/s above are Adam's alone
         **({"lbfgs_seconds": lbfgs_seconds} if config.lbfgs_iters else {}),
     }
-    reports = [{"curve": curves[m], "convergence": convergence(curves[m]), "val_median_rel_err": float(best.error[m]),
-                "kept_step": best.step[m], "steps_run": curves[m][-1]["step"], "last_step": step,
-                "diverged_at_step": bad if bad >= 0 else None,
+    reports = [{"curve": curves[m], "convergence": convergence(curves[m]), "kept_step": best.step[m],
+                "steps_run": curves[m][-1]["step"], "last_step": step, "diverged_at_step": bad if bad >= 0 else None,
                 **({"rollbacks": int(rollbacks[m])} if config.rollback else {})}
                for m, bad in enumerate(first_bad_step)]
     return Ensemble(model, reports, throughput)
@@ -261,16 +260,19 @@ def polish(model, members, Z_train, t_train, Z_val, config, best, curves, steps,
         single = member_copy(model, m)
         x, y = Z_train[:rows, m: m + 1].transpose(0, 1), t_train[:rows, m: m + 1].T
 
-        def score(net, m=m, member=member):
-            return member.val_error(predict(net, Z_val[:, m: m + 1])[0])
+        scored = []  # each evaluation's validation scores, in order
+
+        def score(net, m=m, member=member, scored=scored):
+            scored.append(member.val_point(predict(net, Z_val[:, m: m + 1])[0]))
+            return scored[-1]["val_error"]
 
         points, kept, kept_error = polish_member(single, x, y, score, config.lbfgs_iters, config.eval_every,
                                                  float(best.error[m]), config.lbfgs_patience)
         load_member(model, m, single)
         start = curves[m][-1]
-        for iterations, seconds, evaluations, error in points:
+        for (iterations, seconds, evaluations, _), point in zip(points, scored):
             curves[m].append({"step": steps + iterations, "seconds": round(start["seconds"] + seconds, 4),
-                              "samples": start["samples"] + evaluations * rows, "median_rel_err": error})
+                              "samples": start["samples"] + evaluations * rows} | point)
         if kept:
             best.step[m], best.error[m] = steps + kept, kept_error
         total += points[-1][1] if points else 0.0
@@ -295,7 +297,7 @@ def fit_members(splits, hyper, settings, seed, device):
     its rows come from; (predictor, report, throughput) per split. Members whose inputs take periodic embeddings
     (another first layer), or whose pools or validation sets differ in size, form ensembles of their own."""
     config = config_from(settings)
-    members = [Member(s.Z_train.float(), s.t_train.float(), s.Z_val.float(), s.val_error,
+    members = [Member(s.Z_train.float(), s.t_train.float(), s.Z_val.float(), s.val_point,
                       derive_seed(seed, "init", s.encoding, s.target_encoding), h) for s, h in zip(splits, hyper)]
     parts = {}
     for i, (split, member) in enumerate(zip(splits, members)):

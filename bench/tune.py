@@ -1,6 +1,8 @@
 """Tuning: per pipeline (input encoding, target encoding, model), an Optuna search on the validation set.
 
-The search uses the tuning seed's training pool and validation set only (it never draws a test set). Trials
+The search uses the tuning split only: the training pool and validation set of TUNING_SEED, a seed no run
+reports (runs take seeds 0..N-1), so every reported seed is a draw independent of the choice made for it. It
+never draws a test set. Trials
 are asked in rounds; for the batched `mlp`, every trial of a round that shares an architecture (width,
 depth, batch size) trains as one member of one ensemble, whatever its pipeline, each member with its own
 learning rate, weight decay and frequency scale. With `shared_architecture`, a round's trials all take one
@@ -29,7 +31,7 @@ from bench.registry import MODELS
 from bench.space import describe, draw
 from bench.train import MEMBER_SETTINGS, without_run_only
 
-TUNING_SEED = 0
+TUNING_SEED = -1  # the tuning split's seed: never one of a sweep's reported seeds 0..N-1
 ROUND_SIZE = 8  # trials asked together per pipeline: the first round is random (TPE start-up), later ones TPE
 SHARED = "shared per round"  # a search's `architecture` when its rounds share one
 
@@ -41,7 +43,8 @@ def search_key(target, model, pipeline, settings, space, trials, round_size, sea
     by a GPU run, nor the other way round."""
     conditions = target.conditions.changed()
     device_type = torch.device(device).type
-    return config_key({"target": target.definition(), **({"conditions": conditions} if conditions else {}),
+    return config_key({"target": target.definition(), "tuning_seed": TUNING_SEED,
+                       **({"conditions": conditions} if conditions else {}),
                        **({"device_type": device_type} if device_type != "cpu" else {}),
                        "model": model, "pipeline": list(pipeline), "settings": settings, "space": describe(space),
                        "trials": trials, "round_size": round_size,
@@ -132,7 +135,7 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
                 finite = error < float("inf")
                 studies[p].tell(trial, error if finite else None,
                                 state=optuna.trial.TrialState.COMPLETE if finite else optuna.trial.TrialState.FAIL)
-                history[p].append({"trial": trial.number, "params": x, "val_median_rel_err": error if finite else None,
+                history[p].append({"trial": trial.number, "params": x, "val_error": error if finite else None,
                                    "kept_step": kept_step})
             if shared:
                 score = round_score(asked, scores, pipelines)
@@ -143,10 +146,11 @@ def search(target, model, pipelines, settings, space, trials, device, round_size
     for p, study in studies.items():
         done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         best = min(done, key=lambda t: t.value) if done else None
-        summaries[p] = {"trials": trials, "search_steps": settings.get("steps"), "round_size": round_size,
+        summaries[p] = {"tuning_seed": TUNING_SEED, "trials": trials, "search_steps": settings.get("steps"),
+                        "round_size": round_size,
                         "space": describe(pipeline_space(space, p[0])), "seconds": seconds / len(pipelines),
                         "best_trial": None if best is None else best.number,
-                        "val_median_rel_err": None if best is None else best.value,
+                        "val_error": None if best is None else best.value,
                         "params": {} if best is None else history[p][best.number]["params"], "history": history[p],
                         **({"architecture": SHARED} if shared else {})}
     return summaries
@@ -186,7 +190,7 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
             for p in missing:
                 write_json(paths[p], found[p])
                 summaries[p] = found[p]
-        ranked = sorted(pipelines, key=lambda p: summaries[p]["val_median_rel_err"] or float("inf"))
+        ranked = sorted(pipelines, key=lambda p: summaries[p]["val_error"] or float("inf"))
         chosen = set(ranked[:finalists] if finalists else ranked)
         for cell in group:
             p = (cell.encoding, cell.target_encoding)

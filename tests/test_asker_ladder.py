@@ -54,7 +54,7 @@ def test_the_ladder_trainer_on_rung_zero_reproduces_seed_asker_exactly():
     [posted] = evaluate("seed-asker", SEED, 0, cells, settings, "cpu")
     [rung] = evaluate("asker-1-standardized-log", SEED, 0, cells, settings | asdict(ASKER), "cpu")  # rung 0's recipe
     assert [p["median_rel_err"] for p in rung["curve"]] == [p["median_rel_err"] for p in posted["curve"]]
-    assert rung["metrics"] == posted["metrics"] and rung["val_median_rel_err"] == posted["val_median_rel_err"]
+    assert rung["metrics"] == posted["metrics"] and rung["val_error"] == posted["val_error"]
 
 
 @pytest.mark.parametrize("name", ["asker-5-lbfgs-polish", "fixed-without-standardized-log"])
@@ -63,4 +63,4 @@ def test_polished_rows_train_and_add_the_polish_to_their_curve(name):
     [result] = evaluate(name, SEED, 0, [("raw", "none")], settings, "cpu")
     assert result["status"] == "ok" and [p["step"] for p in result["curve"][:3]] == [10, 20, 30]
     assert len(result["curve"]) == 4 and result["curve"][-1]["step"] > 30
-    assert result["val_median_rel_err"] <= result["curve"][-2]["median_rel_err"]
+    assert result["val_error"] <= result["curve"][-2]["val_error"]

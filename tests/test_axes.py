@@ -106,5 +106,5 @@ def test_a_results_folder_with_conditioned_runs_ranks_only_clean_ones_and_report
     assert report(["--out", str(tmp_path)]) == 0
     ranking = pd.read_csv(tmp_path / "ranking.csv")
     assert len(ranking) == 2 and set(ranking["runs"]) == {2}  # the noisy runs are not pooled as seeds
-    summary = (tmp_path / "summary.md").read_text()
+    summary = (tmp_path / "conditions.md").read_text()
     assert "### Noise" in summary and "(axis_noise.png)" in summary and (tmp_path / "axis_noise.png").exists()

@@ -114,9 +114,9 @@ def test_the_kept_weights_are_those_of_the_best_validation_step():
     config = TrainConfig(steps=80, eval_every=20, train_size=4000, val_size=1000, test_size=2000, lr=3e-2,
                          schedule="constant")
     [result] = run_mlp(target, [("log", "asinh")], config)
-    best = min(result["curve"], key=lambda point: point["median_rel_err"])
+    best = min(result["curve"], key=lambda point: point["val_error"])
     assert result["kept_step"] == best["step"]
-    assert result["val_median_rel_err"] == pytest.approx(best["median_rel_err"])
+    assert result["val_error"] == pytest.approx(best["val_error"])
     shorter = replace(config, steps=best["step"])
     [stopped] = run_mlp(target, [("log", "asinh")], shorter)
     assert result["metrics"]["median_rel_err"] == pytest.approx(stopped["metrics"]["median_rel_err"], rel=1e-5)

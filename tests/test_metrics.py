@@ -3,7 +3,14 @@
 import numpy as np
 import pytest
 
-from bench.metrics import convergence, regression_metrics, relative_errors
+from bench.metrics import (
+    convergence,
+    floored_relative_errors,
+    regression_metrics,
+    relative_errors,
+    validation_error,
+    validation_point,
+)
 
 
 def test_relative_errors_by_hand():
@@ -47,3 +54,24 @@ def test_rel_err_quantiles_keep_the_distribution_and_infinities():
     assert q["levels"] == list(QUANTILE_LEVELS) and q["levels"] == sorted(q["levels"])
     np.testing.assert_allclose(q["rel_err"], QUANTILE_LEVELS, atol=1e-12)
     assert rel_err_quantiles(np.full(3, np.nan), np.ones(3))["rel_err"][-1] == np.inf
+
+
+
+def test_the_floored_relative_error_by_hand():
+    y = np.array([-2.0, 0.0, 1e-4, 1.0, 4.0])  # median |y| = 1, so the floor is 0.01
+    y_pred = y + 0.01
+    assert floored_relative_errors(y_pred, y) == pytest.approx([0.005, 1.0, 1.0, 0.01, 0.0025])
+    assert validation_error(y_pred, y) == pytest.approx((0.005 + 1 + 1 + 0.01 + 0.0025) / 5)
+    assert validation_error(np.array([np.nan, 0, 0, 0, 0]), y) == np.inf
+
+
+def test_the_choice_metric_counts_every_point_and_holds_where_y_crosses_zero():
+    y = np.linspace(-1, 1, 2001)  # crosses zero: |y| near 0 on many points
+    wild_on_a_tenth = np.where(np.abs(y) > 0.9, 3 * y, y * 1.0001)  # best median, R² far below 0.999
+    close_everywhere = y + 0.002  # a small absolute error: relative error ~ 0.002/|y|, huge near zero
+    assert np.median(relative_errors(wild_on_a_tenth, y)) < np.median(relative_errors(close_everywhere, y))
+    assert np.mean(relative_errors(close_everywhere, y)) == np.inf  # y = 0 is one of the points
+    assert validation_error(close_everywhere, y) < validation_error(wild_on_a_tenth, y)  # the choice R² agrees with
+    point = validation_point(close_everywhere, y)
+    assert point["val_error"] == validation_error(close_everywhere, y)
+    assert point["median_rel_err"] == pytest.approx(np.median(relative_errors(close_everywhere, y)))

@@ -10,7 +10,7 @@ import pytest
 from bench import builtin, cli
 from bench.metrics import convergence
 from bench.records import config_key, load_records, prepare_out, runs_dir, write_record
-from bench.report import figures, frames, markdown, stats, sweeps, tables
+from bench.report import figures, frames, markdown, stats, sweeps, tables, verdict
 from bench.report.ladder import agreement_table, ladder_table
 
 T_975_2, T_975_1 = 4.302652729911275, 12.706204736174707  # scipy.stats.t.ppf(0.975, df) for df = 2, 1
@@ -32,7 +32,7 @@ def record(model="mlp", encoding="log", target_encoding="asinh", seed=0, err=0.1
             "throughput": None if failed else {"device": "cpu (2 threads)", "ensemble_size": 4 if model == "mlp" else 1,
                                                "train_samples_per_s": 1e4, "infer_samples_per_s": 1e6},
             "memory": {"peak_rss_mb": 100.0}, "env": {"device": "cpu (2 threads)", "python": "3.11.7", "torch": "2.13"},
-            "finished": f"2026-01-0{seed + 1}T00:00:00+0000",
+            "finished": f"2026-01-0{seed + 1}T00:00:00+0000", "val_error": err if ok else None,
             "command": ["python", "-m", "bench.run", "--targets", target, "--models", model, "--encodings", encoding,
                         "--target-encodings", target_encoding, "--steps", "100", "--out", "results"],
             "rel_err_quantiles": {"levels": [0.1, 0.5, 0.9], "rel_err": [err / 10, err, 10 * err]} if ok else None}
@@ -57,8 +57,8 @@ def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
     r["config"]["tuned"] = {"trials": 8, "search_steps": 100, "round_size": 8,
                             "space": {"lr": "log-uniform", "width": "one of 64, 128"}}
     r["key"] = config_key(r["config"])
-    r["val_median_rel_err"] = err
-    r["tuning"] = {"trials": 8, "search_steps": 100, "val_median_rel_err": err, "seconds": 1.5,
+    r["val_error"] = err
+    r["tuning"] = {"trials": 8, "search_steps": 100, "val_error": err, "seconds": 1.5,
                    "params": {"lr": 0.003, "width": 128}}
     r["kept_step"] = steps
     r["command"] = ["python", "-m", "bench.run", "--targets", target, "--encodings", encoding, "--target-encodings",
@@ -67,8 +67,9 @@ def tuned_record(encoding, target_encoding, seed, steps, err, target="other"):
 
 
 def ladder_records():
-    """Three tuned pipelines at 100 and 400 steps; the order at 400 swaps the last two."""
-    errors = {("log", "asinh"): (0.1, 0.01), ("raw", "asinh"): (0.3, 0.2), ("raw", "none"): (0.5, 0.1)}
+    """Four tuned pipelines at 100 and 400 steps; the order at 400 swaps the last two."""
+    errors = {("log", "asinh"): (0.1, 0.01), ("standard", "asinh"): (0.2, 0.05), ("raw", "asinh"): (0.3, 0.2),
+              ("raw", "none"): (0.5, 0.1)}
     return [tuned_record(encoding, target_encoding, seed, steps, err * (1 + 0.1 * seed))
             for (encoding, target_encoding), by_budget in errors.items()
             for steps, err in zip((100, 400), by_budget) for seed in range(2)]
@@ -76,10 +77,16 @@ def ladder_records():
 
 def test_ladder_and_rank_agreement_between_budgets():
     ladder = ladder_table(frames.runs_frame(ladder_records()))
-    assert sorted(ladder["steps"].unique()) == [100, 400] and len(ladder) == 6
+    assert sorted(ladder["steps"].unique()) == [100, 400] and len(ladder) == 8
     [row] = agreement_table(ladder).itertuples(index=False)
-    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 3)
-    assert row.kendall_tau == pytest.approx(1 / 3) and row.same_winner and row.winner_large == "log+asinh"
+    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 4)
+    assert row.kendall_tau == pytest.approx(2 / 3) and row.same_winner and row.winner_large == "log+asinh"
+
+
+def test_rank_agreement_is_not_given_over_fewer_than_four_pipelines():
+    three = [r for r in ladder_records() if r["encoding"] != "standard"]
+    assert agreement_table(ladder_table(frames.runs_frame(three))).empty
+    assert np.isnan(stats.rank_agreement(pd.Series([1, 2, 3]), pd.Series([1, 2, 3]))[0])
 
 
 def test_a_budget_only_the_winner_reached_is_in_the_ladder_but_not_in_the_agreement():
@@ -90,17 +97,21 @@ def test_a_budget_only_the_winner_reached_is_in_the_ladder_but_not_in_the_agreem
     ladder = ladder_table(frames.runs_frame(ladder_records() + polished))
     assert sorted(ladder["steps"].unique()) == [100, 400, 700]
     [row] = agreement_table(ladder).itertuples(index=False)
-    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 3)
+    assert (row.small_steps, row.large_steps, row.pipelines) == (100, 400, 4)
 
 
-def test_ranking_keeps_each_pipeline_at_its_best_budget():
-    kept, left_out = frames.best_budget(ladder_records())
-    assert {r["config"]["settings"]["steps"] for r in kept} == {400} and left_out == 6
+def test_pipelines_are_ranked_and_chosen_within_their_budget_only():
+    ranked = tables.ranking(frames.runs_frame(ladder_records()))
+    assert sorted(ranked["budget"].unique()) == ["100 steps", "400 steps"]
+    for _, table in ranked.groupby("budget"):
+        assert sorted(table["rank"]) == [1, 2, 3, 4] and table["runs"].tolist() == [2, 2, 2, 2]
+        [chosen] = table[table["chosen"]].itertuples()
+        assert (chosen.encoding, chosen.target_encoding, chosen.vs_best) == ("log", "asinh", "best")
 
 
 @pytest.fixture(scope="module")
 def runs():
-    return frames.runs_frame(synthetic_records())
+    return frames.with_failures_counted(frames.runs_frame(synthetic_records()))
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +130,29 @@ def test_mean_interval_with_one_value_has_no_bounds():
     assert mean == 5.0 and np.isnan(low) and np.isnan(high)
 
 
-GEOMETRIC = [math.sqrt(0.01 * 0.03), math.sqrt(0.05 * 0.07), 0.3, math.sqrt(0.4 * 0.6), 1.0, math.sqrt(2.0)]
+# A failed or diverged run counts as the target's worst error (2.0, seed-asker's seed 1), at least 1.
+GEOMETRIC = [math.sqrt(0.01 * 0.03), math.sqrt(0.05 * 0.07), math.sqrt(0.4 * 0.6), math.sqrt(0.3 * 2.0), 1.0,
+             math.sqrt(2.0), 2.0]
 
 
-def test_ranking_orders_by_geometric_mean_and_puts_pipelines_without_ok_runs_last(ranked):
+def test_ranking_orders_by_geometric_mean_with_failures_counted(ranked):
     order = list(zip(ranked["model"], ranked["encoding"], ranked["target_encoding"]))
-    assert order == [("mlp", "log", "asinh"), ("knn", "log", "none"), ("mlp", "log", "none"), ("mlp", "raw", "asinh"),
+    assert order == [("mlp", "log", "asinh"), ("knn", "log", "none"), ("mlp", "raw", "asinh"), ("mlp", "log", "none"),
                      ("mlp", "raw", "none"), ("seed-asker", "raw", "none"), ("linear", "raw", "none")]
-    assert ranked["median_rel_err"].iloc[:6].tolist() == pytest.approx(GEOMETRIC)
-    assert str(ranked["rank"].dtype) == "Int64"
-    assert ranked["rank"].iloc[:6].tolist() == [1, 2, 3, 4, 5, 6] and pd.isna(ranked["rank"].iloc[6])
+    assert ranked["median_rel_err"].tolist() == pytest.approx(GEOMETRIC)
+    assert str(ranked["rank"].dtype) == "Int64" and ranked["rank"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert ranked["chosen"].tolist() == [True] + [False] * 6
+    assert ranked["val_error"].iloc[3] == np.inf and ranked["solved"].iloc[6] == 0  # failures: never chosen
+
+
+def test_a_pipeline_that_diverges_on_one_seed_ranks_below_an_equal_one_that_does_not():
+    steady = [record("mlp", "log", "asinh", seed, 0.01) for seed in range(3)]
+    shaky = [record("mlp", "log", "none", seed, 0.01) for seed in range(2)] + [
+        record("mlp", "log", "none", 2, status="diverged")]
+    ranked = tables.ranking(frames.with_failures_counted(frames.runs_frame(steady + shaky)))
+    assert ranked["target_encoding"].tolist() == ["asinh", "none"] and ranked["rank"].tolist() == [1, 2]
+    assert ranked["chosen"].tolist() == [True, False]
+    assert ranked["median_rel_err"].iloc[1] == pytest.approx((0.01 * 0.01 * 1.0) ** (1 / 3))  # the failure as 1
 
 
 def test_ranking_interval_on_log10_and_integer_status_counts(ranked):
@@ -139,14 +163,14 @@ def test_ranking_interval_on_log10_and_integer_status_counts(ranked):
     assert best["p90_rel_err"] == pytest.approx(3 * GEOMETRIC[0]) and best["norm_l1"] == pytest.approx(0.04)
     assert (best["not_ok"], best["diverged"], best["failed"]) == (0, 0, 0)
     one = ranked.set_index(["model", "encoding", "target_encoding"]).loc[("mlp", "log", "none")]
-    assert (one["runs"], one["ok"], one["diverged"], one["not_ok"]) == (2, 1, 1, 1) and np.isnan(one["ci_low"])
+    assert (one["runs"], one["ok"], one["diverged"], one["not_ok"]) == (2, 1, 1, 1) and np.isfinite(one["ci_low"])
     assert (ranked.iloc[6]["failed"], ranked.iloc[6]["not_ok"]) == (2, 2)
 
 
 def test_paired_comparison_with_the_best_calls_ties_and_gaps(ranked):
     verdicts = ranked.set_index(["model", "encoding", "target_encoding"])["vs_best"]
     assert verdicts[("mlp", "log", "asinh")] == "best"
-    assert verdicts[("mlp", "log", "none")] == "n=1"  # one common ok seed: nothing to test
+    assert verdicts[("seed-asker", "raw", "none")] == "worse"  # 1 and 2 against 0.01 and 0.03: p = 0.03
     factor, p, n = stats.paired_comparison(pd.Series([0.01, 0.02, 0.04]), pd.Series([0.1, 0.2, 0.4]))
     assert (factor, p, n) == (pytest.approx(10.0), 0.0, 3) and stats.verdict(factor, p, n) == "worse"
     factor, p, n = stats.paired_comparison(pd.Series([0.01, 0.02, 0.04]), pd.Series([0.02, 0.01, 0.041]))
@@ -158,12 +182,39 @@ def test_geometric_interval_counts_exact_zeros_at_the_floor():
     assert mean == pytest.approx(1e-16)
 
 
-def test_headline_factors_over_raw_inputs_and_the_asker(ranked):
-    head = tables.headlines(ranked).iloc[0]
+def test_the_verdict_factors_compare_pipelines_at_one_budget_chosen_on_validation(runs, ranked):
+    head = verdict.verdicts(ranked, runs).iloc[0]
     assert (head["model"], head["encoding"], head["target_encoding"]) == ("mlp", "log", "asinh")
-    assert (head["raw_encoding"], head["raw_target_encoding"]) == ("raw", "asinh")
-    assert head["factor_vs_raw"] == pytest.approx(GEOMETRIC[3] / GEOMETRIC[0])
-    assert head["factor_vs_asker"] == pytest.approx(GEOMETRIC[5] / GEOMETRIC[0])
+    assert (head["raw_lead_encoding"], head["raw_rival_encoding"], head["raw_rival_target_encoding"]) == (
+        "log", "raw", "asinh")
+    assert head["raw_factor"] == pytest.approx(GEOMETRIC[2] / GEOMETRIC[0]) and head["raw_n"] == 2
+    assert head["asker_factor"] == pytest.approx(GEOMETRIC[5] / GEOMETRIC[0])
+    assert head["raw_lead_budget"] == head["asker_lead_budget"] == "100 steps"
+
+
+def test_the_best_is_chosen_on_validation_not_on_test():
+    looks_good_on_test = [{**record("mlp", "raw", "asinh", s, 0.001), "val_error": 0.5} for s in range(2)]
+    good_on_validation = [{**record("mlp", "log", "asinh", s, 0.01), "val_error": 0.01} for s in range(2)]
+    runs = frames.runs_frame(looks_good_on_test + good_on_validation)
+    ranked = tables.ranking(runs)
+    head = verdict.verdicts(ranked, runs).iloc[0]
+    assert head["encoding"] == "log" and ranked.set_index("encoding").loc["raw", "rank"] == 1
+    assert ranked.set_index("encoding").loc["raw", "vs_best"] == "better"
+
+
+def test_a_factor_across_budgets_is_never_made():
+    short = [record("mlp", "raw", "asinh", s, 0.5) for s in range(2)]
+    long = [record("mlp", "log", "asinh", s, 0.001) for s in range(2)]
+    for r in long:
+        r["config"]["settings"]["steps"] = 4000
+    asker = [record("seed-asker", "raw", "none", s, 1.0) for s in range(2)]
+    for r in asker:
+        r["config"]["settings"]["steps"] = 3000
+    runs = frames.runs_frame(short + long + asker)
+    head = verdict.verdicts(tables.ranking(runs), runs).iloc[0]
+    assert head["raw_lead_budget"] == "4,000 steps" and np.isnan(head["raw_factor"])  # raw ran 100 steps only
+    assert np.isnan(head["asker_factor"])  # no mlp ran the asker's 3,000 steps
+    assert "lower than" not in verdict.verdict_text(head)
 
 
 def test_convergence_counts_the_seeds_that_reached_each_level(runs, ranked):
@@ -196,23 +247,25 @@ def reported(tmp_path_factory):
 
 def test_report_shows_runs_that_diverged_or_failed(reported):
     summary = (reported / "summary.md").read_text()
-    assert "20 runs: 17 ok, 1 diverged, 2 failed" in summary
-    assert "## Tuning" in summary and "## Budget ladder" in summary and "Kendall's tau = 0.33 over 3 pipelines" in summary
-    reproduce = summary[summary.index("## Reproduce"):]  # from every record, not only those the ranking keeps
+    assert "30 runs: 27 ok, 1 diverged, 2 failed" in summary and "half-written.json" in summary
+    assert "Kendall's tau = 0.67 over 4 pipelines" in (reported / "budget_ladder.md").read_text()
+    reproduce = (reported / "environment.md").read_text()  # from every record
     assert "--targets other" in reproduce and "--steps 100 " in reproduce and "--steps 400 " in reproduce
-    section = summary.split("## Runs not ok")[1].split("##")[0]
-    assert "diverged on purpose: seed 1" in section and section.count("failed on purpose") == 2
-    assert "| 0/2 (2 failed) |" in summary and "| 1/2 (1 diverged) |" in summary
-    assert "half-written.json" in summary
+    not_ok = (reported / "not_ok.md").read_text()
+    assert "diverged on purpose: seed 1" in not_ok and not_ok.count("failed on purpose") == 2
+    ranking = (reported / "ranking.md").read_text()
+    assert "| 0/2 (2 failed) |" in ranking and "| 1/2 (1 diverged) |" in ranking
 
 
-def test_report_headline_marks_cpu_and_gives_factors(reported):
+def test_the_summary_opens_with_the_verdict_and_links_a_page_per_section(reported):
     summary = (reported / "summary.md").read_text()
-    headline = next(line for line in summary.splitlines() if line.startswith("- **seed**"))
-    assert "mlp, log inputs, target encoding asinh" in headline
-    assert "28.3× lower than raw inputs" in headline and "81.6× lower than seed-asker" in headline
-    assert "CPU result" in headline and "**CPU results**" in summary
-    assert "python -m bench.run --targets seed" in summary and f"python -m bench.report --out {reported}" in summary
+    first_screen = summary.splitlines()[:40]
+    verdict_line = next(line for line in first_screen if line.startswith("- **seed**"))
+    assert "`mlp` log → asinh at 100 steps" in verdict_line and "Measured on CPU." in verdict_line
+    assert "28.3× lower than `mlp` raw → asinh" in verdict_line and "81.6× lower than `seed-asker`" in verdict_line
+    for name in markdown.PAGES:
+        assert f"]({name}.md)" in summary and (reported / f"{name}.md").read_text().startswith("# ")
+    assert f"python -m bench.report --out {reported}" in (reported / "environment.md").read_text()
 
 
 def test_report_writes_every_table_and_figure(reported):
@@ -228,8 +281,8 @@ def test_a_folder_where_every_run_failed_still_gets_a_summary(tmp_path):
         write_record(tmp_path, record(seed=seed, status="failed"))
     assert builtin.main(["--out", str(tmp_path)]) == 0
     summary = (tmp_path / "summary.md").read_text()
-    assert "2 runs: 0 ok, 0 diverged, 2 failed" in summary and "No ok runs." in summary
-    assert "| 0/2 (2 failed) |" in summary and not list(tmp_path.glob("*.png"))
+    assert "2 runs: 0 ok, 0 diverged, 2 failed" in summary and "No run to judge." in summary
+    assert "| 0/2 (2 failed) |" in (tmp_path / "ranking.md").read_text() and not list(tmp_path.glob("*.png"))
 
 
 def test_an_out_path_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
@@ -304,19 +357,20 @@ def test_records_of_a_built_in_sweep_reproduce_as_its_commands_in_its_order(tmp_
         [*records, older], tmp_path)[-1]
 
 
-def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_headline():
+def test_a_pipeline_that_diverged_on_some_seeds_cannot_take_the_verdict():
     records = [record("mlp", "log", "none", 0, 0.001), record("mlp", "log", "none", 1, status="diverged"),
                record("mlp", "log", "asinh", 0, 0.01), record("mlp", "log", "asinh", 1, 0.03)]
-    heads = tables.headlines(tables.ranking(frames.runs_frame(records)))
+    runs = frames.with_failures_counted(frames.runs_frame(records))
+    heads = verdict.verdicts(tables.ranking(runs), runs)
     assert (heads.loc[0, "target_encoding"], heads.loc[0, "median_rel_err"]) == ("asinh", pytest.approx(math.sqrt(3e-4)))
 
 
-def test_runs_under_another_budget_are_left_out_not_pooled_as_seeds():
-    longer = {**record(seed=0, err=0.001), "val_median_rel_err": 0.001}
+def test_runs_under_another_budget_are_ranked_apart_not_pooled_as_seeds():
+    longer = record(seed=0, err=0.001)
     longer["config"]["settings"] = {**longer["config"]["settings"], "steps": 9999}
-    shorter = [{**record(seed=s), "val_median_rel_err": 0.1} for s in (0, 1)]
-    kept, left_out = frames.best_budget([*shorter, longer])
-    assert left_out == 2 and kept == [longer]
+    shorter = [record(seed=s) for s in (0, 1)]
+    ranked = tables.ranking(frames.runs_frame([*shorter, longer]))
+    assert ranked["budget"].tolist() == ["100 steps", "9,999 steps"] and ranked["runs"].tolist() == [2, 1]
 
 
 def test_a_built_in_sweep_runs_when_the_folder_holds_none_or_part_of_it_and_never_over_other_runs(tmp_path):
@@ -357,11 +411,12 @@ def test_when_another_model_wins_the_headline_also_names_the_best_shared_mlp():
     records = [record("signomial", "raw", "none", seed, 1e-12) for seed in range(2)] + [
         record("mlp", "log", "asinh", seed, 0.01) for seed in range(2)] + [
         record("mlp", "raw", "asinh", seed, 0.5) for seed in range(2)]
-    head = tables.headlines(tables.ranking(frames.runs_frame(records))).iloc[0]
+    runs = frames.runs_frame(records)
+    head = verdict.verdicts(tables.ranking(runs), runs).iloc[0]
     assert (head["model"], head["mlp_model"], head["mlp_encoding"]) == ("signomial", "mlp", "log")
-    assert head["factor_vs_raw"] == pytest.approx(50.0)  # raw inputs against the best mlp, not the winner
-    text = markdown.headline_text(head)
-    assert "Best: signomial, raw inputs" in text and "Best shared `mlp`: mlp, log inputs" in text
+    assert head["raw_factor"] == pytest.approx(50.0)  # raw inputs against the best mlp, not the winner
+    text = verdict.verdict_text(head)
+    assert "`signomial` raw → none at 100 steps" in text and "Best shared mlp: `mlp` log → asinh" in text
 
 
 def test_untunable_models_of_a_tuned_command_count_as_its_runs(tmp_path):
@@ -408,3 +463,17 @@ def test_a_generated_readme_block_is_rewritten_between_its_markers_only(tmp_path
     before = readme.read_text()
     assert not write_block("other", "x", readme) and not write_block("suite", "x", tmp_path / "absent.md")
     assert readme.read_text() == before and not (tmp_path / "absent.md").exists()
+
+
+def test_rendering_the_same_records_again_writes_the_same_bytes(reported):
+    before = {path.name: path.read_bytes() for path in reported.iterdir() if path.is_file()}
+    assert builtin.main(["--out", str(reported)]) == 0
+    after = {path.name: path.read_bytes() for path in reported.iterdir() if path.is_file()}
+    assert after.keys() == before.keys() and [name for name in before if after[name] != before[name]] == []
+
+
+def test_the_default_sweep_runs_every_compared_pipeline_on_at_least_five_seeds_at_shared_budgets():
+    commands = [list(c) for c in sweeps.DEFAULT_SWEEP.commands]
+    assert all(int(c[c.index("--seeds") + 1]) >= 5 for c in commands)
+    steps = {c[c.index("--models") + 1]: int(c[c.index("--steps") + 1]) for c in commands if "--steps" in c}
+    assert steps[sweeps.LADDER_ROWS] in {int(c[c.index("--steps") + 1]) for c in commands if "mlp" in c}

@@ -61,7 +61,7 @@ def test_ladder_markdown_shows_the_factor_the_formula_and_the_recovery_list():
     posted_over_fixed = 10.0 ** (len(RUNGS) - 1)
     assert f"by {posted_over_fixed:,.0f}× on `seed` and {posted_over_fixed:,.0f}× on `seed-coded`" in text
     assert "`y = x5/x2 - x2/(2*x3*x4) + x2**2/(2*x1*x3*x4)`" in text
-    assert "recovers 1 of 3 equations exactly" in text and "feynman-i-43-43" in text
+    assert "recovers its target exactly on 1 of 3 runs" in text and "feynman-i-43-43" in text
     assert asker.ladder_markdown(formula_records()) == ""
 
 
@@ -82,7 +82,7 @@ def test_main_writes_the_folders_markdown_next_to_it(tmp_path):
         write_record(folder, r)
     assert asker.main([str(folder)]) == 0
     text = (tmp_path / "signomial-dev.md").read_text()
-    assert text.startswith("# signomial-dev") and "recovers 1 of 3" in text and "div(X4, X1)" in text
+    assert text.startswith("# signomial-dev") and "exactly on 1 of 3 runs" in text and "div(X4, X1)" in text
     assert not (tmp_path / "signomial-dev.png").exists()  # no ladder runs, no ladder figure
     assert asker.main([str(tmp_path / "empty")]) == 2
 

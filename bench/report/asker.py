@@ -132,8 +132,8 @@ def recovery_markdown(records):
         return ""
     exact = table[table["exact"]]
     text = markdown_table(_formatted(table.assign(formula="`" + table["formula"] + "`"), ["median_rel_err"]))
-    return (f"`signomial` recovers {len(exact)} of {len(table)} equations exactly (snapped, median relative error "
-            f"≤ {EXACT:g} on the test set): {', '.join(exact['target']) or 'none'}.\n\n{text}\n")
+    return (f"`signomial` recovers its target exactly on {len(exact)} of {len(table)} runs (snapped, median relative "
+            f"error ≤ {EXACT:g} on the test set): {', '.join(exact['target']) or 'none'}.\n\n{text}\n")
 
 
 def symbolic_markdown(records):

@@ -10,7 +10,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator
 
 from bench.encodings import TARGET_ENCODINGS
 from bench.registry import MODELS
-from bench.report.frames import ASKER, ENCODING_ORDER, REL_ERR, ordered
+from bench.report.frames import ASKER, ENCODING_ORDER, REL_ERR, at_common_budget, ordered
 from bench.report.tables import pipeline_text
 
 matplotlib.use("Agg")  # files only, never a window
@@ -92,11 +92,13 @@ def plot_final_error(runs):
 
 
 def plot_heatmap(ranked):
-    """Mean median relative error per encoding × model (best target encoding), one panel per target."""
-    data = ranked[ranked["median_rel_err"] > 0]
+    """Test median relative error per encoding × model at the model's common budget, the target encoding of
+    each cell chosen on validation; one panel per target."""
+    data = at_common_budget(ranked)
+    data = data[(data["median_rel_err"] > 0) & (data["ok"] > 0)]  # a pipeline with no ok run: blank
     if data.empty:
         return None
-    best = data.groupby(["target", "encoding", "model"])["median_rel_err"].min().reset_index()
+    best = data.sort_values(["val_error", "median_rel_err"]).groupby(["target", "encoding", "model"]).head(1)
     targets = sorted(best["target"].unique())
     encodings, models = ordered(best["encoding"], ENCODING_ORDER), ordered(best["model"], MODELS)
     low, high = best["median_rel_err"].min(), best["median_rel_err"].max()
@@ -115,26 +117,29 @@ def plot_heatmap(ranked):
         ax.set(title=f"target {target}", xlabel="model", ylabel="input encoding" if i == 0 else "")
         ax.tick_params(axis="x", rotation=30)
         ax.tick_params(axis="y", rotation=0)
-    fig.suptitle(f"Mean median {REL_ERR}, best target encoding per cell\nblank: not run, or no ok run")
+    fig.suptitle(f"Geometric mean over seeds of the median {REL_ERR}, each model at its common budget;\n"
+                 "per cell the target encoding with the lower validation error (failures counted); blank: not run, or no ok run")
     return fig
 
 
 def ecdf_lines(quantiles, heads):
-    """Per target, the quantile curves to draw: the best pipeline, raw inputs on its model, and seed-asker
-    (each pipeline once), as the median over seeds of each quantile (a Vincent average)."""
+    """Per target, the quantile curves to draw: the best pipeline and the verdict's rivals (raw inputs, the
+    question's network), each at its budget and once, as the median over seeds of each quantile (a Vincent
+    average)."""
     parts = []
     for head in heads.to_dict("records"):
         roles = {}
-        for role, prefix, model in (("best", "", head["model"]), ("raw inputs", "raw_", head["model"]),
-                                    (ASKER, "asker_", ASKER)):
-            pipeline = (head[f"{prefix}encoding"], head[f"{prefix}target_encoding"], model)
-            if not pd.isna(pipeline[0]):
+        for role, prefix in (("best", ""), ("raw inputs", "raw_rival_"), (ASKER, "asker_rival_")):
+            pipeline = tuple(head.get(f"{prefix}{k}") for k in ("encoding", "target_encoding", "model", "budget"))
+            if pipeline[0] is not None and not pd.isna(pipeline[0]):
                 roles.setdefault(pipeline, role)
-        for (encoding, target_encoding, model), role in roles.items():
+        for (encoding, target_encoding, model, budget), role in roles.items():
             chosen = quantiles[(quantiles["target"] == head["target"]) & (quantiles["encoding"] == encoding)
-                               & (quantiles["target_encoding"] == target_encoding) & (quantiles["model"] == model)]
+                               & (quantiles["target_encoding"] == target_encoding) & (quantiles["model"] == model)
+                               & (quantiles["budget"] == budget)]
             line = chosen.groupby("level")["rel_err"].median().reset_index()
-            parts.append(line.assign(target=head["target"], label=f"{role}: {pipeline_text(encoding, target_encoding, model)}"))
+            label = f"{role}: {pipeline_text(encoding, target_encoding, model)}, {budget}"
+            parts.append(line.assign(target=head["target"], label=label))
     lines = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return None if lines.empty else lines
 

@@ -1,8 +1,5 @@
 """Records to pandas frames: one row per run, per learning-curve point, per error quantile."""
 
-import json
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 
@@ -34,8 +31,9 @@ def runs_frame(records):
     for column in METRICS + CONVERGENCE + THROUGHPUT:
         if column not in frame:
             frame[column] = np.nan
-    if "kept_step" not in frame:
-        frame["kept_step"] = np.nan
+    for column in ("kept_step", "val_error"):
+        if column not in frame:
+            frame[column] = np.nan
     for column in ("device", "env.device", "error", "finished"):
         if column not in frame:
             frame[column] = pd.Series(None, index=frame.index, dtype=object)
@@ -46,6 +44,7 @@ def runs_frame(records):
     not_ok = frame["status"] != "ok"
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
     frame["steps"] = [budget(r) for r in records]
+    frame["budget"] = [record_budget(r) for r in records]
     frame["lbfgs_iters"] = [lbfgs_iters(r) for r in records]
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
@@ -62,23 +61,25 @@ def tuned_settings(record):
 
 def curves_frame(records):
     """The learning curves of the ok runs, one row per evaluation point."""
-    rows = [{**pipeline_of(r), "seed": r["seed"], **point}
+    rows = [{**pipeline_of(r), "budget": record_budget(r), "seed": r["seed"], **point}
             for r in records if r["status"] == "ok" for point in r.get("curve") or []]
-    return pd.DataFrame(rows, columns=PIPELINE + ["seed", "step", "seconds", "samples", "median_rel_err"])
+    return pd.DataFrame(rows, columns=PIPELINE + ["budget", "seed", "step", "seconds", "samples", "median_rel_err"])
 
 
 def quantiles_frame(records):
     """The stored quantiles of per-point relative error (record key rel_err_quantiles), one row per level."""
-    rows = [{**pipeline_of(r), "seed": r["seed"], "level": level, "rel_err": value}
+    rows = [{**pipeline_of(r), "budget": record_budget(r), "seed": r["seed"], "level": level, "rel_err": value}
             for r in records if r["status"] == "ok" and r.get("rel_err_quantiles")
             for level, value in zip(r["rel_err_quantiles"]["levels"], r["rel_err_quantiles"]["rel_err"])]
-    return pd.DataFrame(rows, columns=PIPELINE + ["seed", "level", "rel_err"])
+    return pd.DataFrame(rows, columns=PIPELINE + ["budget", "seed", "level", "rel_err"])
 
 
 
 def lbfgs_iters(record):
-    """A run's L-BFGS polish iterations (0: not polished)."""
-    return record.get("config", {}).get("settings", {}).get("lbfgs_iters", 0)
+    """A run's L-BFGS iterations after Adam (the mlp's `lbfgs_iters`, the question recipes' `polish_iters`; 0:
+    not polished)."""
+    settings = record.get("config", {}).get("settings", {})
+    return settings.get("lbfgs_iters") or settings.get("polish_iters") or 0
 
 
 def budget(record):
@@ -88,38 +89,63 @@ def budget(record):
     return None if steps is None else steps + lbfgs_iters(record)
 
 
-def budget_key(record):
-    """(updates, L-BFGS iterations): what tells two budgets apart, ordered by size (0 for no steps)."""
-    return budget(record) or 0, lbfgs_iters(record)
+OWN_BUDGET = "own budget"  # models without training steps (trees, Operon, ...): each at its authors' budget
 
 
-def best_budget(records):
-    """Per pipeline, the runs at the budget whose validation error is lowest (geometric mean over its ok runs;
-    the larger budget on a tie) and, among those, of its most common settings (runs under other settings are
-    not more seeds of the same pipeline); and how many runs were left out. The budget is chosen on
-    validation like every other choice: a longer run is not always better (its settings may have been tuned
-    for a shorter one)."""
-    def settings(record):
-        return json.dumps(record.get("config", {}).get("settings"), sort_keys=True)
+def budget_label(steps, lbfgs=0):
+    """'800 steps', '4,000 steps + 3,000 L-BFGS' (`steps` counts both), or OWN_BUDGET without steps. Pipelines
+    are compared and ranked only within one budget."""
+    if steps is None or pd.isna(steps):
+        return OWN_BUDGET
+    polish = 0 if lbfgs is None or pd.isna(lbfgs) else int(lbfgs)
+    return f"{steps - polish:,.0f} steps" + (f" + {polish:,.0f} L-BFGS" if polish else "")
 
-    def pipeline(record):
-        return tuple(pipeline_of(record).values())
 
-    errors = {}
-    for r in records:
-        error = r.get("val_median_rel_err") if r.get("status") == "ok" else None
-        errors.setdefault((pipeline(r), budget_key(r)), []).append(np.inf if error is None else max(error, 1e-300))
-    chosen_budget = {}
-    for (key, steps), values in sorted(errors.items(), key=lambda item: item[0][1], reverse=True):
-        score = float(np.exp(np.mean(np.log(values))))
-        if key not in chosen_budget or score < chosen_budget[key][1]:
-            chosen_budget[key] = (steps, score)
-    at_budget = [r for r in records if budget_key(r) == chosen_budget[pipeline(r)][0]]
+def record_budget(record):
+    return budget_label(budget(record), lbfgs_iters(record))
+
+
+# How a run that diverged or failed enters means, ranks and paired tests (with_failures_counted).
+FAILURE_RULE = ("A run that diverged or failed counts as a failure, never dropped: the worst error of any run on "
+                "its target (at least 1, what predicting 0 scores), the worst R² (at most 0), not solved, and an "
+                "infinite validation error (never chosen).")
+WORST_IS_HIGH = ["median_rel_err", "p90_rel_err", "p99_rel_err", "norm_l1"]
+
+
+def with_failures_counted(runs):
+    """The runs with every not-ok run's metrics set by FAILURE_RULE (the worst over its target's ok runs)."""
+    runs = runs.copy()
+    failed = runs["status"] != "ok"
+    ok = runs[~failed]
+    for target in runs.loc[failed, "target"].unique():
+        rows = failed & (runs["target"] == target)
+        done = ok[ok["target"] == target]
+        for metric in WORST_IS_HIGH:
+            worst = done[metric].max()
+            runs.loc[rows, metric] = max(1.0, worst) if pd.notna(worst) else 1.0
+        worst_r2 = done["r2"].min()
+        runs.loc[rows, "r2"] = min(0.0, worst_r2) if pd.notna(worst_r2) else 0.0
+        runs.loc[rows, ["acc_1pct", "solved"]] = 0.0
+        runs.loc[rows, "val_error"] = np.inf
+    return runs
+
+
+def common_budget(runs):
+    """{(target, model): the budget most of the model's pipelines ran at (the larger on a tie)}: where a
+    model's pipelines compare at equal budgets (figures and the equal-budget factor use it)."""
     chosen = {}
-    for (key, setting), _ in Counter((pipeline(r), settings(r)) for r in at_budget).most_common():
-        chosen.setdefault(key, setting)
-    kept = [r for r in at_budget if chosen[pipeline(r)] == settings(r)]
-    return kept, len(records) - len(kept)
+    for (target, model), group in runs.drop_duplicates(PIPELINE + ["budget"]).groupby(["target", "model"], sort=False):
+        counts = group.groupby("budget").agg(pipelines=("encoding", "size"), steps=("steps", "max"))
+        chosen[target, model] = counts.sort_values(["pipelines", "steps"], na_position="first").index[-1]
+    return chosen
+
+
+def at_common_budget(frame, budgets=None):
+    """The rows of `frame` (runs, curve points, ...) at their model's common budget (`budgets`, from
+    common_budget; by default the frame's own)."""
+    budgets = common_budget(frame) if budgets is None else budgets
+    keep = [budgets.get((t, m)) == b for t, m, b in zip(frame["target"], frame["model"], frame["budget"])]
+    return frame[np.array(keep, dtype=bool)]
 
 
 def ordered(values, preferred):

@@ -5,13 +5,13 @@ import pandas as pd
 import seaborn as sns
 
 from bench.report.frames import PIPELINE, REL_ERR
-from bench.report.stats import geometric_interval, rank_agreement
+from bench.report.stats import MIN_AGREEMENT, geometric_interval, rank_agreement
 
 LADDER = PIPELINE + ["steps", "lbfgs_iters"]  # a polished budget is not the same many Adam steps
 
 
 def ladder_table(runs):
-    """Per tuned pipeline and budget (steps): ok seeds, geometric mean test error with its interval, mean
+    """Per tuned pipeline and budget (steps): ok seeds, geometric mean test error (failures counted) with its interval, mean
     training seconds (the whole ensemble's, for a batched model) and mean step kept on validation."""
     tuned = runs[runs["tuned"] & runs["steps"].notna()]
     rows = []
@@ -29,16 +29,18 @@ def ladder_table(runs):
 
 def agreement_table(ladder):
     """Per target and model: Kendall's tau between the pipelines' errors at the smallest budget and the largest
-    one that more than one pipeline reached."""
+    one that at least MIN_AGREEMENT pipelines reached (none where no such budget exists)."""
     rows = []
     for (target, model), table in ladder.groupby(["target", "model"], sort=False):
         shared = table.groupby("steps")["encoding"].count()
-        small, large = table["steps"].min(), shared[shared > 1].index.max()
+        small, large = table["steps"].min(), shared[shared >= MIN_AGREEMENT].index.max()
         if pd.isna(large) or large == small:
             continue
         errors = {s: table[table["steps"] == s].set_index(["encoding", "target_encoding"])["median_rel_err"]
                   for s in (small, large)}
         tau, p, n = rank_agreement(errors[small], errors[large])
+        if n < MIN_AGREEMENT:
+            continue
         best = {s: errors[s].idxmin() for s in (small, large)}
         rows.append({"target": target, "model": model, "small_steps": small, "large_steps": large, "pipelines": n,
                      "kendall_tau": tau, "p": p, "same_winner": best[small] == best[large],

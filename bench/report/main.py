@@ -10,38 +10,47 @@ from bench.records import load_records, runs_dir
 from bench.report import asker
 from bench.report.axes import write_axes
 from bench.report.figures import FIGURES, plot_ecdf, plot_final_error, plot_heatmap, plot_learning_curves, plot_throughput
-from bench.report.frames import FLOAT_FORMAT, best_budget, curves_frame, quantiles_frame, runs_frame
+from bench.report.frames import (
+    FLOAT_FORMAT,
+    at_common_budget,
+    common_budget,
+    curves_frame,
+    quantiles_frame,
+    runs_frame,
+    with_failures_counted,
+)
+from bench.report.frontpage import README, write_block
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
-from bench.report.markdown import summary_markdown
+from bench.report.markdown import pages_markdown, summary_markdown, verdict_lines
 from bench.report.sweeps import reproduction
 from bench.report.tables import (
     convergence_table,
     environment_table,
-    headlines,
     not_ok_table,
     ranking,
     throughput_table,
     tuning_table,
 )
+from bench.report.verdict import verdicts
 
 AXES_FOLDER = "axes"  # where python -m bench.axes writes by default, inside the results folder
 
 
 def write_report(records, broken, out):
-    """Write the CSV tables, the PNG figures and summary.md into `out`; returns the file names written. Runs
-    under data conditions are reported by axis (with this folder's clean runs as baselines), never ranked."""
+    """Write the CSV tables, the PNG figures, summary.md (the verdict) and one page per section into `out`;
+    returns the file names written. Runs under data conditions are reported by axis (with this folder's clean
+    runs as baselines), never ranked."""
     conditioned = any("conditions" in r["config"] for r in records)
     conditions = conditions_section(out, records if conditioned else None)
+    everything = records
     records = [r for r in records if "conditions" not in r["config"]]
     if not records:
         raise UserError(f"every run in {runs_dir(out)} is under data conditions; python -m bench.axes --out {out} "
                         "reports them (add clean runs to rank pipelines)")
-    everything = records
-    ladder = ladder_table(runs_frame(records))
-    records, other_budgets = best_budget(records)
-    runs = runs_frame(records)
+    runs = with_failures_counted(runs_frame(records))
     ranked = ranking(runs)
-    heads = headlines(ranked)
+    heads = verdicts(ranked, runs)
+    ladder = ladder_table(runs)
     tables = {"ranking": ranked, "headlines": heads, "tuning": tuning_table(runs), "budget_ladder": ladder,
               "budget_agreement": agreement_table(ladder), "convergence": convergence_table(runs, ranked),
               "throughput": throughput_table(runs), "not_ok": not_ok_table(runs), "environment": environment_table(runs)}
@@ -50,7 +59,9 @@ def write_report(records, broken, out):
         table.to_csv(out / f"{name}.csv", index=False, float_format=FLOAT_FORMAT)
         written.append(f"{name}.csv")
     sns.set_theme(style="whitegrid", context="notebook")
-    drawn = {"learning_curves": plot_learning_curves(curves_frame(records)), "final_error": plot_final_error(runs),
+    budgets = common_budget(runs)
+    drawn = {"learning_curves": plot_learning_curves(at_common_budget(curves_frame(records), budgets)),
+             "final_error": plot_final_error(at_common_budget(runs, budgets)),
              "heatmap": plot_heatmap(ranked), "ecdf": plot_ecdf(quantiles_frame(records), heads),
              "throughput": plot_throughput(tables["throughput"]), "budget_ladder": plot_ladder(ladder),
              "asker_ladder": asker.plot_ladder(records)}
@@ -60,15 +71,19 @@ def write_report(records, broken, out):
         if figure is None:
             path.unlink(missing_ok=True)  # no stale figure from an earlier report
             continue
-        figure.savefig(path, dpi=120, bbox_inches="tight")
+        figure.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
         plt.close(figure)
         figures[name] = FIGURES[name]
         written.append(path.name)
     asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
-    summary = summary_markdown(runs, tables, heads, figures, broken, reproduction(everything, out), other_budgets,
-                               asker_section, *conditions)
-    (out / "summary.md").write_text(summary)
-    return written + ["summary.md"]
+    pages = pages_markdown(tables, figures, asker_section, conditions[0], reproduction(everything, out))
+    for name, text in pages.items():
+        (out / f"{name}.md").write_text(text)
+    (out / "summary.md").write_text(summary_markdown(runs, heads, broken, conditions[1]))
+    if out.resolve() == README.parent / "results":  # the committed results: the README quotes their verdict
+        write_block("headline", "\n".join(verdict_lines(heads, conditions[1]))
+                    + "\n\nEvery page of it: [`results/summary.md`](results/summary.md).")
+    return written + [f"{name}.md" for name in pages] + ["summary.md"]
 
 
 def conditions_section(out, records=None):

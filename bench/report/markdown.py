@@ -4,8 +4,10 @@ import pandas as pd
 
 from bench.report.axes import REFERENCE, SETUP
 from bench.report.figures import FIGURES
-from bench.report.frames import ASKER
-from bench.report.tables import is_cpu, pipeline_text
+from bench.report.frames import FAILURE_RULE, budget_label
+from bench.report.stats import MIN_AGREEMENT
+from bench.report.tables import is_cpu
+from bench.report.verdict import verdict_text
 
 
 def fmt(value, digits=3):
@@ -30,50 +32,6 @@ def markdown_table(frame):
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)])
 
 
-def budget_label(steps, lbfgs_iters=0, words=False):
-    """A budget (`steps` counts Adam steps and L-BFGS iterations): '4,000 + 3,000 L-BFGS', or with `words`
-    '4,000 Adam steps + 3,000 L-BFGS iterations'; '–' for a model without steps."""
-    if pd.isna(steps):
-        return "–"
-    polish = lbfgs_iters if pd.notna(lbfgs_iters) else 0
-    if words:
-        return f"{steps - polish:,.0f} Adam steps + {polish:,.0f} L-BFGS iterations" if polish else f"{steps:,.0f} steps"
-    return f"{steps - polish:,.0f} + {polish:,.0f} L-BFGS" if polish else f"{steps:,.0f}"
-
-
-def budget_text(steps, tuned_settings, lbfgs_iters=0):
-    """'4,000 Adam steps + 3,000 L-BFGS iterations; tuned: lr=…, width=…' for a run's budget and tuned
-    settings ('' when neither applies)."""
-    parts = ([budget_label(steps, lbfgs_iters, words=True)] if pd.notna(steps) else []) + (
-        [f"tuned: {tuned_settings}"] if tuned_settings else [])
-    return "; ".join(parts)
-
-
-def pipeline_result(head, prefix=""):
-    """'mlp, log inputs, target encoding asinh (4,000 steps; tuned: …), median relative error 0.01 (…)'."""
-    budget = budget_text(head[f"{prefix}steps"], head[f"{prefix}tuned_settings"], head.get(f"{prefix}lbfgs_iters", 0))
-    return (f"{pipeline_text(head[f'{prefix}encoding'], head[f'{prefix}target_encoding'], head[f'{prefix}model'])}"
-            + (f" ({budget})" if budget else "") + f", median relative error **{fmt(head[f'{prefix}median_rel_err'])}** "
-            f"(geometric mean, {fmt_interval(head[f'{prefix}ci_low'], head[f'{prefix}ci_high'], head[f'{prefix}ok'])})")
-
-
-def headline_text(head):
-    """One paragraph: the best pipeline, the shared mlp's best, and the factors over raw inputs and seed-asker."""
-    text = f"**Best: {pipeline_result(head)}**."
-    if pd.notna(head.get("mlp_model")):
-        text += f" Best shared `mlp`: {pipeline_result(head, 'mlp_')}."
-    lead = "mlp_" if pd.notna(head.get("mlp_model")) else ""
-    if pd.notna(head["raw_median_rel_err"]):
-        text += (f" That is {fmt(head['factor_vs_raw'])}× lower than raw inputs "
-                 f"({pipeline_text('raw', head['raw_target_encoding'], head[f'{lead}model'])}: "
-                 f"{fmt(head['raw_median_rel_err'])}).")
-    if pd.notna(head["asker_median_rel_err"]):
-        text += f" The best is {fmt(head['factor_vs_asker'])}× lower than {ASKER} ({fmt(head['asker_median_rel_err'])})."
-    if is_cpu(head["device"]):
-        text += f" CPU result ({head['device']})."
-    return text
-
-
 def not_ok_note(diverged, failed):
     return ", ".join(f"{n} {what}" for n, what in ((diverged, "diverged"), (failed, "failed")) if n)
 
@@ -88,13 +46,14 @@ def ranking_markdown(ranked):
     show = pd.DataFrame({
         "rank": ranked["rank"].map(lambda r: "–" if pd.isna(r) else f"{r}"),
         "encoding": ranked["encoding"], "target enc.": ranked["target_encoding"], "model": ranked["model"],
-        "budget": [budget_label(s, k) for s, k in zip(ranked["steps"], ranked["lbfgs_iters"])],
+        "chosen": ranked["chosen"].map({True: "✓", False: ""}),
         "ok runs": [f"{ok}/{n}" + (f" ({not_ok_note(d, f)})" if d or f else "")
                     for ok, n, d, f in zip(ranked["ok"], ranked["runs"], ranked["diverged"], ranked["failed"])],
+        "val. error": ranked["val_error"].map(fmt),
         "median rel. err (geo. mean)": ranked["median_rel_err"].map(fmt),
         "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")
-                          for lo, hi, n in zip(ranked["ci_low"], ranked["ci_high"], ranked["ok"])],
-        "vs best (paired)": [versus_best(f, p, v) for f, p, v in
+                          for lo, hi, n in zip(ranked["ci_low"], ranked["ci_high"], ranked["runs"])],
+        "vs chosen (paired)": [versus_best(f, p, v) for f, p, v in
                              zip(ranked["vs_best_factor"], ranked["vs_best_p"], ranked["vs_best"])],
         "p90": ranked["p90_rel_err"].map(fmt), "p99": ranked["p99_rel_err"].map(fmt), "R²": ranked["r2"].map(fmt),
         "≤ 1 %": ranked["acc_1pct"].map(fmt), "solved": ranked["solved"].map(fmt)})
@@ -129,25 +88,32 @@ def markdown_table_or(table, render, empty):
 
 
 RANKING_NOTE = (
-    "Pipelines by the geometric mean over seeds of the median relative error on the test set (relative errors "
-    "span decades, so means and 95 % t-intervals are taken on log10), each at the budget (`steps`) whose "
-    "validation error is lowest. `vs best`: a paired t-test on log10 errors against the target's best pipeline over the same "
-    "seeds (same data, same test points): `tie` when p ≥ 0.05, else `worse`, with the geometric mean factor. "
-    "`ok runs`: runs that neither diverged nor failed; p90, p99: geometric means of the 90th and 99th "
+    "Pipelines ranked within each budget (Adam steps + L-BFGS iterations; `own budget`: models without steps, "
+    "each at its authors' settings) by the geometric mean over seeds of the median relative error on the test "
+    "set (relative errors span decades, so means and 95 % t-intervals are taken on log10). `chosen` (✓): the "
+    "pipeline with the lowest validation error in its budget, the report's one definition of best. `val. error`: "
+    "geometric mean over seeds of the choice metric (mean floored relative error on validation, "
+    "bench/metrics.py). `vs chosen`: a paired t-test on log10 errors against the chosen pipeline over the same "
+    "seeds (same data, same test points): `tie` when p ≥ 0.05, else `worse` or `better`, with the geometric mean "
+    "factor. `ok runs`: runs that neither diverged nor failed; the others count as failures (" + FAILURE_RULE[
+        FAILURE_RULE.index(":") + 2:].rstrip(".") + "). p90, p99: geometric means of the 90th and 99th "
     "percentiles; `≤ 1 %`: mean share of test points within 1 %; `solved`: share of seeds with R² > 0.999. "
-    "Tree models (hgb, rf) are invariant to monotone input encodings, so their raw, standard and log rows tie.")
+    "Tree models (hgb) are invariant to monotone input encodings: their raw and log rows differ only by the "
+    "tuning each got.")
 TUNING_NOTE = (
-    "Each tuned pipeline's settings come from an Optuna search (TPE) on the validation set of seed 0 (the test "
-    "set is never drawn in a search); the runs above then train those settings on every seed. `val error`: "
-    "the best trial's median relative error on validation; `seconds`: the search's share of wall time.")
+    "Each tuned pipeline's settings come from an Optuna search (TPE) on the tuning split: a training pool and a "
+    "validation set drawn with their own seed, which no reported run uses (the test set is never drawn in a "
+    "search); the runs then train those settings on every seed. `val error`: the best trial's validation error "
+    "(the choice metric); `seconds`: the search's share of wall time.")
 LADDER_NOTE = (
     "The finalists of each search retrained with the same tuned settings at larger budgets (geometric means "
     "over seeds, test set). A budget `4,000 + 3,000 L-BFGS` is 4,000 Adam steps, then up to 3,000 full-batch "
     "L-BFGS iterations per member, stopped after `lbfgs_patience` evaluations in a row without a better "
     "validation error; each member keeps its best weights (`bench/polish.py`). With `rollback`, a member whose "
     "validation error collapses during Adam goes back to its best weights at half its learning rate. Agreement: "
-    "Kendall's tau between the pipelines' errors at the smallest budget and the largest that more than one "
-    "pipeline reached, over the pipelines run at both; a tau near 1 says a quick sweep ranks like a long one.")
+    "Kendall's tau between the pipelines' errors at the smallest budget and the largest that at least "
+    f"{MIN_AGREEMENT} pipelines reached, over the pipelines run at both (given only there: over fewer it says "
+    "nothing); a tau near 1 says a quick sweep ranks like a long one.")
 CONVERGENCE_NOTE = (
     "Training steps and seconds until the median relative error on held-out points first reached 10 % and 1 % "
     "(mean over the seeds that reached it; k/n of the ok seeds did). For `mlp` the seconds are those of its "
@@ -163,7 +129,7 @@ def tuning_markdown(table):
     return markdown_table(pd.DataFrame({
         "target": table["target"], "encoding": table["encoding"], "target enc.": table["target_encoding"],
         "model": table["model"], "trials": table["trials"], "search steps": table["search_steps"].map(fmt_rate),
-        "val error": table["val_median_rel_err"].map(fmt), "tuned settings": table["tuned_settings"],
+        "val error": table["val_error"].map(fmt), "tuned settings": table["tuned_settings"],
         "seconds": table["seconds"].map(lambda v: fmt(v, 2))}))
 
 
@@ -174,7 +140,7 @@ def ladder_markdown(ladder, agreement):
         "ok runs": ladder["ok"],
         "median rel. err (geo. mean)": ladder["median_rel_err"].map(fmt),
         "95 % interval": [fmt_interval(lo, hi, n).removeprefix("95 % interval ")
-                          for lo, hi, n in zip(ladder["ci_low"], ladder["ci_high"], ladder["ok"])],
+                          for lo, hi, n in zip(ladder["ci_low"], ladder["ci_high"], ladder["runs"])],
         "training s": ladder["train_seconds"].map(lambda v: fmt(v, 3)), "kept step (mean)": ladder["kept_step"].map(fmt_rate)})
     lines = [markdown_table(rows), ""]
     for row in agreement.itertuples(index=False):
@@ -199,55 +165,66 @@ CONDITIONS_NOTE = (
     f"the clean benchmark. The headline gains a sentence only where {REFERENCE} loses beyond a tie.")
 
 
-def summary_markdown(runs, tables, heads, figures, broken, reproduce, other_budgets=0, asker_section="",
-                     conditions_section="", condition_headlines=()):
-    """The whole summary.md, top to bottom."""
+PAGES = {"ranking": "Ranking per budget", "asker": "What fixes the asker's network",
+         "conditions": "Data conditions: scarce, noisy, extrapolated, irrelevant inputs", "tuning": "Tuning",
+         "budget_ladder": "Budget ladder", "convergence": "Convergence", "throughput": "Throughput",
+         "not_ok": "Runs not ok", "figures": "Figures", "environment": "Environment and how to reproduce"}
+RULES = (
+    "How to read it: errors are relative errors |ŷ − y| / |y| on held-out test points, geometric means over "
+    "seeds drawn independently of the tuning split. Every choice (tuned settings, the step kept, finalists, "
+    "\"best\") is made on validation error, never on test; every factor compares two pipelines at one budget "
+    "by a paired t-test over the seeds both ran. " + FAILURE_RULE)
+
+
+def page(name, body):
+    return "\n".join([f"# {PAGES[name]}", "", body.strip(), "", "[← the verdict](summary.md)", ""])
+
+
+def pages_markdown(tables, figures, asker_section, conditions_section, reproduce):
+    """{name: markdown} for every section page beside summary.md (a page says so when it has nothing)."""
+    ranking = [RANKING_NOTE, ""]
+    for target, table in tables["ranking"].groupby("target", sort=False):
+        ranking += [f"## {target}", ""]
+        for budget, part in table.groupby("budget", sort=False):
+            ranking += [f"### {target} at {budget}", "", ranking_markdown(part), ""]
+    missing = [title for name, title in FIGURES.items() if name not in figures]
+    bodies = {
+        "ranking": "\n".join(ranking),
+        "asker": ASKER_NOTE + "\n\n" + asker_section if asker_section else "No run of the question's ladder.",
+        "conditions": CONDITIONS_NOTE + "\n\n" + conditions_section if conditions_section else
+        "No run under data conditions (`python -m bench.axes`).",
+        "tuning": TUNING_NOTE + "\n\n" + markdown_table_or(tables["tuning"], tuning_markdown, "No tuned run."),
+        "budget_ladder": LADDER_NOTE + "\n\n" + markdown_table_or(
+            tables["budget_ladder"], lambda t: ladder_markdown(t, tables["budget_agreement"]),
+            "No tuned pipeline ran at more than one budget."),
+        "convergence": CONVERGENCE_NOTE + "\n\n" + markdown_table_or(tables["convergence"], convergence_markdown,
+                                                                     "No ok run recorded a learning curve."),
+        "throughput": THROUGHPUT_NOTE + "\n\n" + markdown_table_or(tables["throughput"], throughput_markdown,
+                                                                   "No run recorded throughput."),
+        "not_ok": FAILURE_RULE + "\n\n" + (markdown_table(tables["not_ok"].rename(columns={
+            "target_encoding": "target enc."})) if not tables["not_ok"].empty else "Every run finished ok."),
+        "figures": "\n\n".join([f"![{title}]({name}.png)" for name, title in figures.items()] + (
+            ["Not drawn (nothing to draw in these records): " + "; ".join(missing) + "."] if missing else [])),
+        "environment": markdown_table(tables["environment"]) + "\n\n## Reproduce\n\n" + "\n".join(reproduce),
+    }
+    return {name: page(name, body) for name, body in bodies.items()}
+
+
+def verdict_lines(heads, condition_headlines=()):
+    """The verdict, one bullet per target (and one per data condition that changes it)."""
+    lines = [f"- **{h['target']}**: {verdict_text(h)}" for h in heads.to_dict("records")] or ["No run to judge."]
+    return lines + [f"- **Data conditions**: {sentence}" for sentence in condition_headlines]
+
+
+def summary_markdown(runs, heads, broken, condition_headlines=()):
+    """summary.md: the verdict per target on its first screen, then how to read it and the pages."""
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
-    lines = ["# Feature-encoding benchmark: results", "",
-             f"{len(runs)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
-             + ". Errors are relative errors |ŷ − y| / |y| on held-out test points; geometric means and 95 % "
-               "t-intervals (on log10) are over seeds (ok runs only). Every choice (tuned settings, the step "
-               "kept, finalists) was made on a separate validation set."]
-    if devices and all(is_cpu(d) for d in devices):
-        lines += ["", f"**CPU results**: every run was measured on CPU ({'; '.join(devices)}); "
-                      + "times and throughput are not GPU numbers."]
+    lines = ["# Feature-encoding benchmark: the verdict", "", *verdict_lines(heads, condition_headlines)]
+    lines += ["", f"{len(runs)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
+              + (f"; every run on CPU ({'; '.join(devices)}), so times are not GPU numbers" if devices and all(
+                  is_cpu(d) for d in devices) else f"; devices: {'; '.join(devices)}") + ".", "", RULES]
     if broken:
         lines += ["", f"**{len(broken)} record file(s) could not be read** and are left out: {', '.join(broken)}."]
-    if other_budgets:
-        lines += ["", f"**{other_budgets} run(s) at other budgets or with other settings are left out of the "
-                      "ranking**: per pipeline it keeps the runs at the budget with the lowest validation error (all "
-                      "budgets of tuned pipelines are in the budget ladder below); report other settings from their "
-                      "own --out folder."]
-    lines += ["", "## Headlines", ""]
-    lines += [f"- **{h['target']}**: {headline_text(h)}" for h in heads.to_dict("records")] or ["No ok runs."]
-    lines += [f"- **Data conditions**: {sentence}" for sentence in condition_headlines]
-    if asker_section:
-        lines += ["", "## What fixes the asker's network", "", ASKER_NOTE, "", asker_section]
-    if conditions_section:
-        lines += ["", "## Data conditions: scarce, noisy, extrapolated, irrelevant inputs", "", CONDITIONS_NOTE, "",
-                  conditions_section]
-    lines += ["", "## Ranking", "", RANKING_NOTE, ""]
-    for target, table in tables["ranking"].groupby("target", sort=False):
-        lines += [f"### {target}", "", ranking_markdown(table), ""]
-    if not tables["tuning"].empty:
-        lines += ["## Tuning", "", TUNING_NOTE, "", tuning_markdown(tables["tuning"]), ""]
-    if not tables["budget_ladder"].empty:
-        lines += ["## Budget ladder", "", LADDER_NOTE, "",
-                  ladder_markdown(tables["budget_ladder"], tables["budget_agreement"]), ""]
-    lines += ["## Convergence", "", CONVERGENCE_NOTE, ""]
-    lines += [markdown_table_or(tables["convergence"], convergence_markdown, "No ok run recorded a learning curve."), ""]
-    lines += ["## Throughput", "", THROUGHPUT_NOTE, "", markdown_table_or(tables["throughput"], throughput_markdown,
-                                                     "No run recorded throughput."), ""]
-    lines += ["## Runs not ok", ""]
-    not_ok = tables["not_ok"]
-    lines += [markdown_table(not_ok.rename(columns={"target_encoding": "target enc."})) if not not_ok.empty
-              else "Every run finished ok.", ""]
-    lines += ["## Figures", ""] + [f"![{title}]({name}.png)" for name, title in figures.items()]
-    missing = [title for name, title in FIGURES.items() if name not in figures]
-    if missing:
-        lines += ["", "Not drawn (nothing to draw in these records): " + "; ".join(missing) + "."]
-    lines += ["", "## Environment", "", markdown_table(tables["environment"]), "", "## Reproduce", "",
-              *reproduce, ""]
-    return "\n".join(lines)
-
+    lines += ["", "## Pages", ""] + [f"- [{title}]({name}.md)" for name, title in PAGES.items()]
+    return "\n".join(lines) + "\n"

@@ -14,7 +14,7 @@ from bench.errors import UserError
 from bench.records import load_frame, load_records
 from bench.report.frames import FLOAT_FORMAT
 
-COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_iters", "val_median_rel_err",
+COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_iters", "val_error",
            "median_rel_err", "r2", "solved"]
 
 
@@ -23,13 +23,16 @@ def best_per_model(records):
     frame = load_frame([r for r in records if r["status"] == "ok"])
     if frame.empty:
         return pd.DataFrame(columns=COLUMNS)
+    if "val_error" not in frame or frame["val_error"].isna().any():
+        raise UserError("some records hold no validation error (`val_error`, recorded since the choice metric "
+                        "changed): rerun their sweep into a new folder to compare on validation")
     frame = frame.rename(columns={"metrics.median_rel_err": "median_rel_err", "metrics.r2": "r2",
                                   "metrics.solved": "solved", "config.settings.steps": "steps",
                                   "config.settings.lbfgs_iters": "lbfgs_iters"})
     if "steps" not in frame:
         frame["steps"] = None
     frame["lbfgs_iters"] = frame["lbfgs_iters"].fillna(0).astype(int) if "lbfgs_iters" in frame else 0
-    best = frame.sort_values("val_median_rel_err").groupby(["target", "model"], as_index=False).first()
+    best = frame.sort_values("val_error").groupby(["target", "model"], as_index=False).first()
     return best[COLUMNS].sort_values(["target", "model"]).reset_index(drop=True)
 
 
@@ -42,17 +45,18 @@ def per_equation_markdown(best, title, command, environment):
     lines = [f"# {title}", "",
              "Per equation and model: the test median relative error |ŷ − y| / |y| and, in brackets, R² of the "
              "run (input encoding × target encoding, and budget where there are several) with the lowest "
-             "validation median relative error. The chosen runs are in the CSV beside this file.", "",
+             "validation error (bench/metrics.py). The chosen runs are in the CSV beside this file.", "",
              "| equation | " + " | ".join(models) + " |", "| --- |" + " --- |" * len(models)]
     lines += [f"| {target} | " + " | ".join(row) + " |" for target, row in wide.iterrows()]
     lines += [f"| **R² > 0.999** (of {wide.shape[0]}) | " + " | ".join(str(n) for n in solved) + " |", "",
-              f"{environment}. Produced by:", "", "```bash", command, "```", ""]
+              f"Measured on {environment}. Produced by:", "", "```bash", command, "```", ""]
     return "\n".join(lines)
 
 
-def write_table(out, title, command, environment="CPU run, 2 cores"):
+def write_table(out, title, command):
     """Write <out>.md and <out>.csv beside the folder `out` from the records in <out>/runs; returns the table."""
     records, _ = load_records(out)
+    environment = "; ".join(sorted({r.get("env", {}).get("device") or "an unrecorded device" for r in records}))
     best = best_per_model(records)
     if best.empty:
         raise UserError(f"no ok records in {Path(out) / 'runs'}; run the sweep first")

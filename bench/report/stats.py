@@ -33,6 +33,17 @@ def geometric_interval(values, confidence=0.95):
         return tuple(10 ** v if not np.isnan(v) else np.nan for v in mean_interval(logs, confidence))
 
 
+def geometric_mean(values):
+    """The geometric mean of non-negative values, inf when one is inf (a failure), NaN when none is known."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return np.nan
+    if np.isinf(values).any():
+        return np.inf
+    return float(10 ** np.mean(np.log10(np.maximum(values, FLOOR))))
+
+
 def paired_comparison(best, other):
     """`other` against `best`, both Series of errors indexed by seed: (factor, p, n) where factor is the
     geometric mean of other/best over their common seeds and p a paired t-test's on log10 (NaN below 2 seeds)."""
@@ -55,10 +66,14 @@ def verdict(factor, p, n):
     return "tie" if p >= TIE_P else ("worse" if factor > 1 else "better")
 
 
+MIN_AGREEMENT = 4  # Kendall's tau over fewer pipelines says nothing (over 2 it is ±1 with p = 1)
+
+
 def rank_agreement(small, large):
-    """Kendall's tau between two Series of errors indexed by pipeline (their common pipelines), with its p and n."""
+    """Kendall's tau between two Series of errors indexed by pipeline (their common pipelines), with its p and n;
+    NaN below MIN_AGREEMENT common pipelines."""
     common = small.index.intersection(large.index)
-    if len(common) < 2:
+    if len(common) < MIN_AGREEMENT:
         return np.nan, np.nan, len(common)
     tau, p = stats.kendalltau(small[common].to_numpy(), large[common].to_numpy())
     return float(tau), float(p), len(common)

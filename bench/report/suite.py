@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 import sympy  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
+from bench.errors import UserError  # noqa: E402
 from bench.metrics import SOLVED_R2  # noqa: E402
 from bench.report.frames import FLOAT_FORMAT  # noqa: E402
 from bench.report.frontpage import write_block  # noqa: E402
@@ -41,19 +42,22 @@ def per_equation(records, chosen, recipe):
             continue
         _, suite, difficulty = chosen[r["target"]]
         ok = r["status"] == "ok"
+        if ok and r.get("val_error") is None:
+            raise UserError(f"a record of {r['target']} holds no validation error (`val_error`, recorded since the "
+                            "choice metric changed): rerun the suite into a new folder")
         rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty, "pipeline": pipeline_label(r),
                      "seed": r["seed"], "status": r["status"], "chosen": False,
                      "r2": r["metrics"]["r2"] if ok else -np.inf,
                      "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
-                     "val_median_rel_err": r.get("val_median_rel_err") if ok else np.inf,
+                     "val_error": r.get("val_error") if ok else np.inf,
                      "seconds": r["job_seconds"] / r["job_size"],
                      "recipe": r["model"] == "mlp" and (r["encoding"], r["target_encoding"]) in recipe})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["val_median_rel_err"] = frame["val_median_rel_err"].fillna(np.inf)
+    frame["val_error"] = frame["val_error"].fillna(np.inf)
     candidates = frame[frame["recipe"]]
-    kept = candidates.loc[candidates.groupby(["target", "seed"])["val_median_rel_err"].idxmin()].index
+    kept = candidates.loc[candidates.groupby(["target", "seed"])["val_error"].idxmin()].index
     frame.loc[kept, "chosen"] = True
     return frame.drop(columns="recipe").sort_values(["suite", "target", "pipeline", "seed"]).reset_index(drop=True)
 

@@ -3,46 +3,67 @@
 import numpy as np
 import pandas as pd
 
-from bench.report.frames import ASKER, MLP, PIPELINE
-from bench.report.stats import geometric_interval, paired_comparison, verdict
+from bench.report.frames import PIPELINE
+from bench.report.stats import geometric_interval, geometric_mean, paired_comparison, verdict
+
+RANKED = PIPELINE + ["budget"]  # a pipeline is ranked within its budget only
 
 
 def ranking(runs):
-    """One row per pipeline: its runs, ok and not-ok counts, the geometric mean over ok seeds of each error
-    (median relative error with a 95 % interval on log10), mean R², ≤ 1 % share and solved share, its budget
-    and tuned settings, its integer rank within the target (1 = lowest; pipelines without ok runs last), and
-    a paired comparison with the target's best pipeline over their common seeds (factor, p, verdict)."""
+    """One row per pipeline and budget, from runs whose failures are counted (frames.with_failures_counted):
+    its runs, ok and not-ok counts, the geometric mean over seeds of each error (median relative error with a
+    95 % interval on log10), mean R², ≤ 1 % share and solved share, the geometric mean validation error, its
+    tuned settings; its integer rank within (target, budget) by test error (1 = lowest); `chosen`: the one
+    pipeline per (target, budget) with the lowest validation error (the report's only definition of best);
+    and a paired comparison with it over their common seeds (factor, p, verdict)."""
     rows = []
-    for key, group in runs.groupby(PIPELINE, sort=False):
+    for key, group in runs.groupby(RANKED, sort=False):
         ok = group[group["status"] == "ok"]
-        mean, low, high = geometric_interval(ok["median_rel_err"])
-        rows.append({**dict(zip(PIPELINE, key)), "runs": len(group), "ok": len(ok),
+        mean, low, high = geometric_interval(group["median_rel_err"])
+        rows.append({**dict(zip(RANKED, key)), "runs": len(group), "ok": len(ok),
                      "diverged": int((group["status"] == "diverged").sum()),
                      "failed": int((group["status"] == "failed").sum()), "median_rel_err": mean, "ci_low": low,
-                     "ci_high": high, **{m: geometric_interval(ok[m])[0] for m in ("p90_rel_err", "p99_rel_err")},
-                     **{m: ok[m].mean() for m in ("r2", "acc_1pct", "solved", "norm_l1")},
+                     "ci_high": high, **{m: geometric_interval(group[m])[0] for m in ("p90_rel_err", "p99_rel_err")},
+                     **{m: group[m].mean() for m in ("r2", "acc_1pct", "solved", "norm_l1")},
+                     "val_error": geometric_mean(group["val_error"]),
                      "steps": group["steps"].iloc[0], "lbfgs_iters": group["lbfgs_iters"].iloc[0],
                      "tuned_settings": group["tuned_settings"].iloc[0],
                      "device": ", ".join(sorted((ok if len(ok) else group)["device"].dropna().unique()))})
     table = pd.DataFrame(rows)
     table["not_ok"] = table["diverged"] + table["failed"]
-    table["rank"] = table.groupby("target")["median_rel_err"].rank(method="min").astype("Int64")
-    table = table.sort_values(["target", "median_rel_err"], na_position="last", kind="stable").reset_index(drop=True)
-    return compare_with_best(table, runs)
+    within = table.groupby(["target", "budget"])
+    table["rank"] = within["median_rel_err"].rank(method="min").astype("Int64")
+    table["chosen"] = False
+    table.loc[chosen_index(table, ["target", "budget"]), "chosen"] = True
+    table = table.sort_values(["target", "steps", "budget", "median_rel_err"], na_position="first",
+                              kind="stable").reset_index(drop=True)
+    return compare_with_chosen(table, runs)
 
 
-def compare_with_best(table, runs):
-    """Add vs_best_factor, vs_best_p and vs_best (best, tie, worse or n=k) per pipeline of each target."""
-    by_seed = {key: group[group["status"] == "ok"].set_index("seed")["median_rel_err"]
-               for key, group in runs.groupby(PIPELINE, sort=False)}
+def chosen_index(table, by):
+    """Per group of `table` by `by`: the index of the row with the lowest validation error (ties: lower test
+    rank); a group whose every validation error is missing or infinite has none."""
+    scored = table[table["val_error"] < np.inf]
+    return scored.sort_values(["val_error", "median_rel_err"]).groupby(by, sort=False).head(1).index
+
+
+def errors_by_seed(runs):
+    """{(pipeline..., budget): Series of each seed's median relative error (failures counted)}."""
+    return {key: group.set_index("seed")["median_rel_err"] for key, group in runs.groupby(RANKED, sort=False)}
+
+
+def compare_with_chosen(table, runs):
+    """Add vs_best_factor, vs_best_p and vs_best (best, tie, worse, better or n=k) per pipeline, against the
+    chosen pipeline of its (target, budget), over their common seeds."""
+    by_seed = errors_by_seed(runs)
     comparisons = []
     for row in table.itertuples(index=False):
-        best = table[(table["target"] == row.target) & table["median_rel_err"].notna()]
+        best = table[(table["target"] == row.target) & (table["budget"] == row.budget) & table["chosen"]]
         if best.empty or pd.isna(row.median_rel_err):
             comparisons.append((np.nan, np.nan, "–"))
             continue
-        best_key = tuple(best.iloc[0][PIPELINE])
-        key = tuple(getattr(row, k) for k in PIPELINE)
+        best_key = tuple(best.iloc[0][RANKED])
+        key = tuple(getattr(row, k) for k in RANKED)
         factor, p, n = (1.0, 1.0, len(by_seed[key])) if key == best_key else paired_comparison(
             by_seed[best_key], by_seed[key])
         comparisons.append((factor, p, verdict(factor, p, n)))
@@ -50,47 +71,14 @@ def compare_with_best(table, runs):
     return table
 
 
-HEADLINE_FIELDS = ["encoding", "target_encoding", "model", "ok", "median_rel_err", "ci_low", "ci_high", "steps",
-                   "lbfgs_iters", "tuned_settings", "device"]
-
-
-def headlines(ranked):
-    """Per target: the best pipeline; the best pipeline of the shared `mlp` (when the best is another model);
-    and, as rivals with the factor by which they are worse, the best raw-input pipeline of the best model (of
-    `mlp`, when that is the best `mlp`'s rival) and the best seed-asker pipeline."""
-    rows = []
-    for target, table in ranked.groupby("target", sort=False):
-        table = table.dropna(subset=["median_rel_err"])
-        if table.empty:
-            continue
-        complete = table[table["ok"] == table["runs"]]  # a pipeline that diverged on some seeds cannot win
-        candidates = (complete if len(complete) else table).sort_values("median_rel_err")
-        best = candidates.iloc[0]
-        row = {"target": target, **{k: best[k] for k in HEADLINE_FIELDS}}
-        mlps = candidates[candidates["model"] == MLP]
-        shared = mlps.iloc[0] if best["model"] != MLP and len(mlps) else None
-        row |= {f"mlp_{k}": None if shared is None else shared[k] for k in HEADLINE_FIELDS}
-        lead = best if shared is None else shared
-        raw = table[(table["model"] == lead["model"]) & (table["encoding"] == "raw")]
-        for name, rivals, than in (("raw", raw if lead["encoding"] != "raw" else raw.iloc[:0], lead),
-                                   ("asker", table[table["model"] == ASKER], best)):
-            rival = rivals.loc[rivals["median_rel_err"].idxmin()] if not rivals.empty else None
-            row |= {f"{name}_encoding": None if rival is None else rival["encoding"],
-                    f"{name}_target_encoding": None if rival is None else rival["target_encoding"],
-                    f"{name}_median_rel_err": np.nan if rival is None else rival["median_rel_err"],
-                    f"factor_vs_{name}": np.nan if rival is None else rival["median_rel_err"] / than["median_rel_err"]}
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def tuning_table(runs):
     """One row per tuned pipeline: its search (trials, steps per trial, best validation error, seconds) and the
     settings it chose."""
-    columns = PIPELINE + ["trials", "search_steps", "val_median_rel_err", "seconds", "tuned_settings"]
+    columns = PIPELINE + ["trials", "search_steps", "val_error", "seconds", "tuned_settings"]
     if "tuning.trials" not in runs:
         return pd.DataFrame(columns=columns)
     tuned = runs[runs["tuning.trials"].notna()].drop_duplicates(PIPELINE)
-    search = {k: tuned[f"tuning.{k}"] for k in ("trials", "search_steps", "val_median_rel_err", "seconds")}
+    search = {k: tuned[f"tuning.{k}"] for k in ("trials", "search_steps", "val_error", "seconds")}
     table = tuned[PIPELINE].assign(**search, tuned_settings=tuned["tuned_settings"])
     return table[columns].astype({"trials": int}).reset_index(drop=True)
 
@@ -100,18 +88,18 @@ def convergence_table(runs, ranked):
     over the ok seeds that got there, and how many got there; in ranking order."""
     rows = []
     curved = runs[(runs["status"] == "ok") & runs["has_curve"]]
-    for key, group in curved.groupby(PIPELINE, sort=False):
-        row = {**dict(zip(PIPELINE, key)), "ok": len(group)}
+    for key, group in curved.groupby(RANKED, sort=False):
+        row = {**dict(zip(RANKED, key)), "ok": len(group)}
         for level in ("10pct", "1pct"):
             reached = group[group[f"steps_to_{level}"].notna()]
             row |= {f"reached_{level}": len(reached), f"steps_to_{level}": reached[f"steps_to_{level}"].mean(),
                     f"seconds_to_{level}": reached[f"seconds_to_{level}"].mean()}
         rows.append(row)
-    columns = PIPELINE + ["ok"] + [f"{k}_{level}" for level in ("10pct", "1pct")
-                                   for k in ("reached", "steps_to", "seconds_to")]
+    columns = RANKED + ["ok"] + [f"{k}_{level}" for level in ("10pct", "1pct")
+                                 for k in ("reached", "steps_to", "seconds_to")]
     table = pd.DataFrame(rows, columns=columns)
-    order = ranked[PIPELINE].reset_index().rename(columns={"index": "order"})
-    return table.merge(order, on=PIPELINE).sort_values("order").drop(columns="order").reset_index(drop=True)
+    order = ranked[RANKED].reset_index().rename(columns={"index": "order"})
+    return table.merge(order, on=RANKED).sort_values("order").drop(columns="order").reset_index(drop=True)
 
 
 def throughput_table(runs):
