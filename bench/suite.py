@@ -155,7 +155,8 @@ def main(argv=None):
                     targets_per_job=args.targets_per_job, desc=name)
     seconds = time.perf_counter() - tick
     print(f"suite ran in {seconds:.0f} s", file=sys.stderr)
-    log_wall_time(Path(args.out), command, ran, seconds)
+    if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
+        log_wall_time(Path(args.out), command, ran, seconds)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
     planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device) for cell in cells}
     records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs

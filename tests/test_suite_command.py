@@ -33,8 +33,8 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     capsys.readouterr()
     assert suite.main(argv) == 0  # everything recorded: nothing runs again
     assert "0 to run" in capsys.readouterr().err
-    times = pd.read_csv(out / "wall_times.csv")  # one row per invocation: a suite may run in parts
-    assert len(times) == 2 and times["runs_run"].iloc[1] == 0 and times["command"].str.startswith("python -m bench.suite").all()
+    times = pd.read_csv(out / "wall_times.csv")  # one row per invocation that ran something: a suite may run in parts
+    assert len(times) == 1 and times["runs_run"].iloc[0] > 0 and times["command"].str.startswith("python -m bench.suite").all()
 
 
 @pytest.mark.parametrize("argv, message", [
