@@ -3,9 +3,9 @@
 import numpy as np
 
 SOLVED_R2 = 0.999  # SRBench's threshold for "solved"
-# The choice metric's floor: a point's |y| counts as at least this share of the set's median |y|, so points where
-# y crosses zero (or its tail nears it) cannot decide a choice by dividing by almost nothing.
-FLOOR = 0.01
+# The choice metric's floor: a point's |y| counts as at least this share of the set's typical |y| (its median, or
+# its mean where most of y is 0), so points where y crosses zero cannot decide a choice by dividing by almost nothing.
+FLOOR_SHARE = 0.01
 # Probabilities at which records keep quantiles of the per-point relative error (dense in the tails).
 QUANTILE_LEVELS = (0.001, 0.005, 0.01, *(round(0.02 * k, 2) for k in range(1, 50)), 0.99, 0.995, 0.999)
 
@@ -25,10 +25,12 @@ def quantiles(r, levels):
 
 
 def floored_relative_errors(y_pred, y_true):
-    """|ŷ − y| / max(|y|, FLOOR · median|y|) per point: the relative error, except that no point's |y| counts
-    as less than a hundredth of the typical one (equal to the relative error wherever |y| is above that)."""
+    """|ŷ − y| / max(|y|, FLOOR_SHARE · median|y|) per point: the relative error, except that no point's |y|
+    counts as less than a hundredth of the typical one (equal to the relative error wherever |y| is above that;
+    where most of y is 0 the typical |y| is its mean, and 1 where every y is 0)."""
     y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
-    floor = FLOOR * np.median(np.abs(y_true))
+    size = np.abs(y_true)
+    floor = FLOOR_SHARE * (np.median(size) or np.mean(size) or 1.0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), floor)
     return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)

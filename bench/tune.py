@@ -190,7 +190,8 @@ def tuned_cells(cells, trials, search_steps, space, out, device, round_size=ROUN
             for p in missing:
                 write_json(paths[p], found[p])
                 summaries[p] = found[p]
-        ranked = sorted(pipelines, key=lambda p: summaries[p]["val_error"] or float("inf"))
+        ranked = sorted(pipelines, key=lambda p: float("inf") if summaries[p]["val_error"] is None
+                        else summaries[p]["val_error"])
         chosen = set(ranked[:finalists] if finalists else ranked)
         for cell in group:
             p = (cell.encoding, cell.target_encoding)

@@ -75,3 +75,9 @@ def test_the_choice_metric_counts_every_point_and_holds_where_y_crosses_zero():
     point = validation_point(close_everywhere, y)
     assert point["val_error"] == validation_error(close_everywhere, y)
     assert point["median_rel_err"] == pytest.approx(np.median(relative_errors(close_everywhere, y)))
+
+
+def test_where_most_of_y_is_zero_the_floor_is_the_mean_magnitude():
+    y = np.array([0.0, 0.0, 0.0, 1.0, 2.0])  # median |y| = 0: the floor is 0.01 · mean|y| = 0.006
+    assert validation_error(y + 1e-9, y) < 1e-6
+    assert validation_error(np.full(3, 1e-9), np.zeros(3)) == pytest.approx(1e-7)  # all zero: floor 0.01

@@ -477,3 +477,29 @@ def test_the_default_sweep_runs_every_compared_pipeline_on_at_least_five_seeds_a
     assert all(int(c[c.index("--seeds") + 1]) >= 5 for c in commands)
     steps = {c[c.index("--models") + 1]: int(c[c.index("--steps") + 1]) for c in commands if "--steps" in c}
     assert steps[sweeps.LADDER_ROWS] in {int(c[c.index("--steps") + 1]) for c in commands if "mlp" in c}
+
+
+def test_runs_of_one_pipeline_and_budget_under_other_settings_are_another_row_not_more_seeds():
+    plain = [record(seed=s, err=0.1) for s in (0, 1)]
+    other = [record(seed=s, err=0.2) for s in (0, 1)]
+    for r in other:
+        r["config"]["settings"]["lr"] = 0.5
+    ranked = tables.ranking(frames.runs_frame(plain + other))
+    assert ranked["runs"].tolist() == [2, 2] and ranked["settings_key"].nunique() == 2
+    assert ranked["vs_best"].tolist() == ["best", "worse"]  # compared, not pooled: a constant factor of 2
+
+
+def test_a_run_whose_validation_error_was_not_finite_is_never_chosen():
+    records = [record("mlp", "log", "asinh", s, 0.001) for s in (0, 1)] + [
+        record("mlp", "raw", "asinh", s, 0.1) for s in (0, 1)]
+    records[0]["val_error"] = None  # inf, as JSON keeps it
+    ranked = tables.ranking(frames.runs_frame(records))
+    assert ranked.set_index("encoding").loc["log", "val_error"] == np.inf
+    assert ranked.set_index("encoding")["chosen"].to_dict() == {"log": False, "raw": True}
+
+
+def test_equal_validation_errors_are_broken_by_name_never_by_test_error():
+    records = [{**record("mlp", enc, "asinh", s, err), "val_error": 0.01}
+               for enc, err in (("raw", 0.001), ("log", 0.5)) for s in (0, 1)]
+    ranked = tables.ranking(frames.runs_frame(records))
+    assert ranked.set_index("encoding")["chosen"].to_dict() == {"raw": False, "log": True}  # "log" < "raw"

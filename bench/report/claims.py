@@ -15,7 +15,7 @@ from bench.errors import UserError
 ROOT = Path(__file__).resolve().parents[2]
 SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 # 1.5, 2,883, 4.4e-4, 4.4·10⁻⁴, 0.000754 (a number not glued to a word, a path or a version)
-NUMBER = re.compile(r"(?<![\w.\-/])(\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+|·10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?)(?![\w/]|\.\d)")
+NUMBER = re.compile(r"(?<![\w./])(?<![eE][-+])(\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+|·10[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)?)(?![\w/]|\.\d)")
 ANY_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 LINK = re.compile(r"\]\(([^)#\s]+)")
 
@@ -27,7 +27,7 @@ def parse(text):
     power = int(exponent) if exponent else 0
     digits = mantissa.replace(".", "").lstrip("0")
     significant = len(digits if "." in mantissa else digits.rstrip("0"))
-    return float(mantissa) * 10 ** power, 0.5 * 10 ** (power - decimals) * 1.0001, significant
+    return float(f"{mantissa}e{power}"), float(f"0.50005e{power - decimals}"), significant
 
 
 def prose(text):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from bench.encodings import DEFAULT_INPUT_ENCODINGS, INPUT_ENCODINGS
-from bench.records import load_frame
+from bench.records import config_key, load_frame
 
 PIPELINE = ["target", "encoding", "target_encoding", "model", "device_type"]  # CPU and GPU runs never pool
 METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
@@ -31,9 +31,9 @@ def runs_frame(records):
     for column in METRICS + CONVERGENCE + THROUGHPUT:
         if column not in frame:
             frame[column] = np.nan
-    for column in ("kept_step", "val_error"):
-        if column not in frame:
-            frame[column] = np.nan
+    if "kept_step" not in frame:
+        frame["kept_step"] = np.nan
+    frame["val_error"] = [validation_of(r) for r in records]
     for column in ("device", "env.device", "error", "finished"):
         if column not in frame:
             frame[column] = pd.Series(None, index=frame.index, dtype=object)
@@ -45,10 +45,24 @@ def runs_frame(records):
     frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
     frame["steps"] = [budget(r) for r in records]
     frame["budget"] = [record_budget(r) for r in records]
+    frame["settings_key"] = [settings_key(r) for r in records]
     frame["lbfgs_iters"] = [lbfgs_iters(r) for r in records]
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
     return frame
+
+
+def validation_of(record):
+    """A run's validation error: inf when it was not finite (JSON keeps it as null), NaN for a record made before
+    records kept it (no `val_error` key: never chosen either)."""
+    if "val_error" not in record:
+        return np.nan
+    return np.inf if record["val_error"] is None else record["val_error"]
+
+
+def settings_key(record):
+    """A short hash of a run's settings: runs of one pipeline and budget under other settings are not seeds of it."""
+    return config_key(record.get("config", {}).get("settings", {}))[:8]
 
 
 def tuned_settings(record):
@@ -106,9 +120,9 @@ def record_budget(record):
 
 
 # How a run that diverged or failed enters means, ranks and paired tests (with_failures_counted).
-FAILURE_RULE = ("A run that diverged or failed counts as a failure, never dropped: the worst error of any run on "
-                "its target (at least 1, what predicting 0 scores), the worst R² (at most 0), not solved, and an "
-                "infinite validation error (never chosen).")
+FAILURE_RULE = ("A run that diverged or failed counts as a failure, never dropped: the worst relative error of any "
+                "run on its target (at least 1, what predicting 0 scores), the worst R² (at most 0), not solved, and "
+                "an infinite validation error (never chosen).")
 WORST_IS_HIGH = ["median_rel_err", "p90_rel_err", "p99_rel_err", "norm_l1"]
 
 
@@ -122,7 +136,7 @@ def with_failures_counted(runs):
         done = ok[ok["target"] == target]
         for metric in WORST_IS_HIGH:
             worst = done[metric].max()
-            runs.loc[rows, metric] = max(1.0, worst) if pd.notna(worst) else 1.0
+            runs.loc[rows, metric] = max(1.0, worst) if pd.notna(worst) else (np.nan if metric == "norm_l1" else 1.0)
         worst_r2 = done["r2"].min()
         runs.loc[rows, "r2"] = min(0.0, worst_r2) if pd.notna(worst_r2) else 0.0
         runs.loc[rows, ["acc_1pct", "solved"]] = 0.0

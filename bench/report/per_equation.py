@@ -7,6 +7,7 @@ For a sweep over many equations (the SRSD dev set): `python -m bench.report.per_
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bench import cli
@@ -20,19 +21,21 @@ COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_ite
 
 def best_per_model(records):
     """One row per (target, model): among its ok runs, the one with the lowest validation error."""
-    frame = load_frame([r for r in records if r["status"] == "ok"])
-    if frame.empty:
+    ok = [r for r in records if r["status"] == "ok"]
+    if not ok:
         return pd.DataFrame(columns=COLUMNS)
-    if "val_error" not in frame or frame["val_error"].isna().any():
+    if any("val_error" not in r for r in ok):
         raise UserError("some records hold no validation error (`val_error`, recorded since the choice metric "
                         "changed): rerun their sweep into a new folder to compare on validation")
+    frame = load_frame(ok)
+    frame["val_error"] = frame["val_error"].fillna(np.inf)  # not finite on validation: never chosen
     frame = frame.rename(columns={"metrics.median_rel_err": "median_rel_err", "metrics.r2": "r2",
                                   "metrics.solved": "solved", "config.settings.steps": "steps",
                                   "config.settings.lbfgs_iters": "lbfgs_iters"})
     if "steps" not in frame:
         frame["steps"] = None
     frame["lbfgs_iters"] = frame["lbfgs_iters"].fillna(0).astype(int) if "lbfgs_iters" in frame else 0
-    best = frame.sort_values("val_error").groupby(["target", "model"], as_index=False).first()
+    best = frame.sort_values("val_error", kind="stable").groupby(["target", "model"]).head(1)  # one whole run each
     return best[COLUMNS].sort_values(["target", "model"]).reset_index(drop=True)
 
 

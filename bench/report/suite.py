@@ -42,14 +42,14 @@ def per_equation(records, chosen, recipe):
             continue
         _, suite, difficulty = chosen[r["target"]]
         ok = r["status"] == "ok"
-        if ok and r.get("val_error") is None:
+        if ok and "val_error" not in r:
             raise UserError(f"a record of {r['target']} holds no validation error (`val_error`, recorded since the "
                             "choice metric changed): rerun the suite into a new folder")
         rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty, "pipeline": pipeline_label(r),
                      "seed": r["seed"], "status": r["status"], "chosen": False,
                      "r2": r["metrics"]["r2"] if ok else -np.inf,
                      "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
-                     "val_error": r.get("val_error") if ok else np.inf,
+                     "val_error": r["val_error"] if ok and r["val_error"] is not None else np.inf,
                      "seconds": r["job_seconds"] / r["job_size"],
                      "recipe": r["model"] == "mlp" and (r["encoding"], r["target_encoding"]) in recipe})
     frame = pd.DataFrame(rows)

@@ -3,10 +3,11 @@
 import numpy as np
 import pandas as pd
 
-from bench.report.frames import PIPELINE
+from bench.report.frames import PIPELINE, with_failures_counted
 from bench.report.stats import geometric_interval, geometric_mean, paired_comparison, verdict
 
-RANKED = PIPELINE + ["budget"]  # a pipeline is ranked within its budget only
+RANKED = PIPELINE + ["budget", "settings_key"]  # ranked within its budget; other settings are another row
+TIE_BREAK = ["encoding", "target_encoding", "model", "settings_key"]  # equal validation errors: by name, never by test
 
 
 def ranking(runs):
@@ -16,6 +17,7 @@ def ranking(runs):
     tuned settings; its integer rank within (target, budget) by test error (1 = lowest); `chosen`: the one
     pipeline per (target, budget) with the lowest validation error (the report's only definition of best);
     and a paired comparison with it over their common seeds (factor, p, verdict)."""
+    runs = with_failures_counted(runs)
     rows = []
     for key, group in runs.groupby(RANKED, sort=False):
         ok = group[group["status"] == "ok"]
@@ -41,15 +43,16 @@ def ranking(runs):
 
 
 def chosen_index(table, by):
-    """Per group of `table` by `by`: the index of the row with the lowest validation error (ties: lower test
-    rank); a group whose every validation error is missing or infinite has none."""
+    """Per group of `table` by `by`: the index of the row with the lowest validation error (ties: by name); a
+    group whose every validation error is missing or infinite has none."""
     scored = table[table["val_error"] < np.inf]
-    return scored.sort_values(["val_error", "median_rel_err"]).groupby(by, sort=False).head(1).index
+    return scored.sort_values(["val_error", *TIE_BREAK]).groupby(by, sort=False).head(1).index
 
 
 def errors_by_seed(runs):
-    """{(pipeline..., budget): Series of each seed's median relative error (failures counted)}."""
-    return {key: group.set_index("seed")["median_rel_err"] for key, group in runs.groupby(RANKED, sort=False)}
+    """{(pipeline..., budget, settings): Series of each seed's median relative error (failures counted)}."""
+    return {key: group.set_index("seed")["median_rel_err"]
+            for key, group in with_failures_counted(runs).groupby(RANKED, sort=False)}
 
 
 def compare_with_chosen(table, runs):

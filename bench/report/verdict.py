@@ -9,7 +9,7 @@ import pandas as pd
 
 from bench.report.frames import ASKER, MLP, common_budget
 from bench.report.stats import paired_comparison, verdict
-from bench.report.tables import RANKED, errors_by_seed, is_cpu
+from bench.report.tables import RANKED, TIE_BREAK, errors_by_seed, is_cpu
 
 PICKED = ["budget", "encoding", "target_encoding", "model", "ok", "runs", "median_rel_err", "ci_low", "ci_high",
           "tuned_settings", "device"]
@@ -20,9 +20,9 @@ def picked(prefix, row):
 
 
 def lowest_validation(table):
-    """The row of `table` with the lowest validation error (ties: the lower test error), or None."""
+    """The row of `table` with the lowest validation error (ties: by name), or None."""
     scored = table[table["val_error"] < np.inf]
-    return None if scored.empty else scored.sort_values(["val_error", "median_rel_err"]).iloc[0]
+    return None if scored.empty else scored.sort_values(["val_error", *TIE_BREAK]).iloc[0]
 
 
 def factor(by_seed, lead, rival):
@@ -101,7 +101,7 @@ def verdict_text(row):
         tuned = f" (tuned: {row['mlp_tuned_settings']})" if row["mlp_tuned_settings"] else ""
         parts.append(f"Best shared mlp: {pipeline_words(row, 'mlp_')} at {row['mlp_budget']}{tuned}: "
                      f"{result_words(row, 'mlp_')}.")
-    parts.append(factor_words(row, "raw_", f"every one of the {row['raw_pipelines']:.0f} mlp pipelines ran it"))
+    parts.append(factor_words(row, "raw_", f"the budget {row['raw_pipelines']:.0f} mlp pipelines ran"))
     parts.append(factor_words(row, "asker_", "the question's network at its budget"))
     if is_cpu(row["device"]):
         parts.append("Measured on CPU.")
