@@ -6,9 +6,10 @@ Every equation gets, at one budget (`--budget`):
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
               asinh target); `signomial` where its variables keep one sign
   recipe      each of the recipe's candidates (log and edges+log inputs, asinh target) is trained again and
-              polished by L-BFGS; the recipe keeps, per equation, whichever of its runs has the lowest validation
-              error (`chosen` in per_equation.csv): the choice is made on the final models, after the polish,
-              since an error before it says little about the error after it. Nothing reads a test set to choose.
+              polished by L-BFGS; the recipe keeps, per equation, whichever of all its runs (the references
+              and the signomial included) has the lowest validation error (`chosen` in per_equation.csv): the
+              choice is made on the final models, after the polish, since an error before it says little
+              about the error after it. Nothing reads a test set to choose.
 The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
 large ensembles rather than one small one per equation. Finished runs are never redone: the same command
 resumes a suite.
@@ -34,7 +35,7 @@ from bench.targets import load_targets
 from bench.train import TrainConfig
 
 DEFAULT_OUT = "results/suite"
-RECIPE = [("log", "asinh"), ("edges+log", "asinh")]  # the recipe's candidates, chosen between on validation
+RECIPE = [("log", "asinh"), ("edges+log", "asinh")]  # the candidates the recipe polishes
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
 # recipe's candidates, all at one budget.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
@@ -160,7 +161,7 @@ def main(argv=None):
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
     planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device) for cell in cells}
     records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
-    written = write_suite_report(records, chosen, Path(args.out), RECIPE, front_page)
+    written = write_suite_report(records, chosen, Path(args.out), front_page)
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0
 

@@ -23,11 +23,9 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     table = pd.read_csv(out / "per_equation.csv")
     assert set(table.columns) >= {"target", "suite", "difficulty", "pipeline", "chosen", "r2", "median_rel_err", "seconds"}
     assert set(table["target"]) == set(TWO.split(",")) and (table["difficulty"] == "easy").all()
-    chosen = table[table["chosen"]]
-    assert len(chosen) == 2 and chosen["pipeline"].str.match(r"mlp (log|edges\+log)→asinh").all()
-    recipes = table[table["pipeline"].str.match(r"mlp (log|edges\+log)→asinh")]
-    for _, recipe in recipes.groupby("target"):  # the chosen run has the lowest validation error of the recipe's
-        assert recipe.loc[recipe["chosen"], "val_error"].iloc[0] == recipe["val_error"].min()
+    assert table.groupby("target")["chosen"].sum().tolist() == [1, 1]
+    for _, runs in table.groupby("target"):  # the chosen run has the lowest validation error of all the equation's
+        assert runs.loc[runs["chosen"], "val_error"].iloc[0] == runs["val_error"].min()
     summary = (out / "summary.md").read_text()
     assert "## Solve rate" in summary and "SRBench 2021" in summary and "recipe (chosen on validation)" in summary
     capsys.readouterr()

@@ -33,9 +33,10 @@ def pipeline_label(record):
     return f"{record['model']} {record['encoding']}→{record['target_encoding']}" + (" + L-BFGS" if polished else "")
 
 
-def per_equation(records, chosen, recipe):
+def per_equation(records, chosen):
     """One row per (target, pipeline, seed) of the suite's targets; `chosen` marks the recipe's run per (target,
-    seed): of the mlp runs on the recipe's pipelines, the lowest validation error."""
+    seed): of all the equation's runs (references, the signomial, the polished candidates), the one with the
+    lowest validation error."""
     rows = []
     for r in records:
         if r["target"] not in chosen:
@@ -50,16 +51,15 @@ def per_equation(records, chosen, recipe):
                      "r2": r["metrics"]["r2"] if ok else -np.inf,
                      "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
                      "val_error": r["val_error"] if ok and r["val_error"] is not None else np.inf,
-                     "seconds": r["job_seconds"] / r["job_size"],
-                     "recipe": r["model"] == "mlp" and (r["encoding"], r["target_encoding"]) in recipe})
+                     "seconds": r["job_seconds"] / r["job_size"]})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     frame["val_error"] = frame["val_error"].fillna(np.inf)
-    candidates = frame[frame["recipe"]]
-    kept = candidates.loc[candidates.groupby(["target", "seed"])["val_error"].idxmin()].index
+    frame = frame.sort_values(["suite", "target", "pipeline", "seed"]).reset_index(drop=True)
+    kept = frame.sort_values(["val_error", "pipeline"]).groupby(["target", "seed"]).head(1).index  # ties: by name
     frame.loc[kept, "chosen"] = True
-    return frame.drop(columns="recipe").sort_values(["suite", "target", "pipeline", "seed"]).reset_index(drop=True)
+    return frame
 
 
 def with_recipe(frame):
@@ -148,10 +148,10 @@ def headline(rates, frame, device):
                      f"({best['rate']:.0%})" if best is not None else "") + ".")
 
 
-def write_suite_report(records, chosen, out, recipe, front_page=False):
+def write_suite_report(records, chosen, out, front_page=False):
     """per_equation.csv, solve_rates.csv, summary.md and the figures in `out` (and, with `front_page`, the
     README's `suite` block); returns the names written."""
-    frame = per_equation(records, chosen, recipe)
+    frame = per_equation(records, chosen)
     if frame.empty:
         return []
     frame.to_csv(out / "per_equation.csv", index=False, float_format=FLOAT_FORMAT)
