@@ -5,7 +5,8 @@ Every equation gets, at one budget (`--budget`):
   references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
               asinh target); `signomial` where its variables keep one sign
-  recipe      each of the recipe's candidates (log and edges+log inputs, asinh target) is trained again and
+  recipe      each of the recipe's candidates (standard, log and edges+log inputs: the usual scaling and the two
+              log scalings; asinh target) is trained again and
               polished by L-BFGS; the recipe keeps, per equation, whichever of all its runs (the references
               and the signomial included) has the lowest validation error (`chosen` in per_equation.csv): the
               choice is made on the final models, after the polish, since an error before it says little
@@ -35,7 +36,7 @@ from bench.targets import load_targets
 from bench.train import TrainConfig
 
 DEFAULT_OUT = "results/suite"
-RECIPE = [("log", "asinh"), ("edges+log", "asinh")]  # the candidates the recipe polishes
+RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh")]  # the candidates the recipe polishes
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
 # recipe's candidates, all at one budget.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
