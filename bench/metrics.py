@@ -10,11 +10,12 @@ FLOOR_SHARE = 0.01
 QUANTILE_LEVELS = (0.001, 0.005, 0.01, *(round(0.02 * k, 2) for k in range(1, 50)), 0.99, 0.995, 0.999)
 
 
-def relative_errors(y_pred, y_true):
-    """r = |ŷ − y| / |y| per point (inf where y = 0 and ŷ ≠ 0; quantiles stay robust to it)."""
+def relative_errors(y_pred, y_true, floor=0.0):
+    """r = |ŷ − y| / max(|y|, floor) per point (inf where the denominator is 0 and ŷ ≠ y; quantiles stay robust
+    to it)."""
     y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = np.abs(y_pred - y_true) / np.abs(y_true)
+        r = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), floor)
     return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)
 
 
@@ -28,12 +29,8 @@ def floored_relative_errors(y_pred, y_true):
     """|ŷ − y| / max(|y|, FLOOR_SHARE · median|y|) per point: the relative error, except that no point's |y|
     counts as less than a hundredth of the typical one (equal to the relative error wherever |y| is above that;
     where most of y is 0 the typical |y| is its mean, and 1 where every y is 0)."""
-    y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
-    size = np.abs(y_true)
-    floor = FLOOR_SHARE * (np.median(size) or np.mean(size) or 1.0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        r = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), floor)
-    return np.where(np.isnan(r), np.where(y_pred == y_true, 0.0, np.inf), r)
+    size = np.abs(np.asarray(y_true, np.float64))
+    return relative_errors(y_pred, y_true, FLOOR_SHARE * (np.median(size) or np.mean(size) or 1.0))
 
 
 def validation_error(y_pred, y_true):

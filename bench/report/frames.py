@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from bench.encodings import DEFAULT_INPUT_ENCODINGS, INPUT_ENCODINGS
+from bench.errors import UserError
 from bench.records import config_key, load_frame
 
 PIPELINE = ["target", "encoding", "target_encoding", "model", "device_type"]  # CPU and GPU runs never pool
@@ -17,13 +18,19 @@ REL_ERR = "relative error |ŷ − y| / |y|"
 FLOAT_FORMAT = "%.6g"  # every CSV float: a fixed format, so a re-render on another machine writes the same bytes
 
 
+def fmt(value, digits=3):
+    """A number to `digits` significant digits for the pages; '–' for a missing one."""
+    return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
+
+
 def pipeline_of(record):
     """A record's pipeline: PIPELINE's values (the device type from its config; CPU for older records)."""
     return {k: record["config"].get("device_type", "cpu") if k == "device_type" else record[k] for k in PIPELINE}
 
 
 def runs_frame(records):
-    """One row per run: pipeline, seed, status, error, metrics, convergence, throughput, device, has_curve."""
+    """One row per run: pipeline, seed, status, error, metrics, convergence, throughput, device, has_curve; a
+    run that is not ok carries the metrics FAILURE_RULE gives it (its status still says what happened)."""
     frame = load_frame(records)
     prefixes = ("metrics.", "convergence.", "throughput.")
     frame = frame.rename(columns={c: c.split(".", 1)[1] for c in frame.columns if c.startswith(prefixes)})
@@ -49,7 +56,7 @@ def runs_frame(records):
     frame["lbfgs_iters"] = [lbfgs_iters(r) for r in records]
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
-    return frame
+    return with_failures_counted(frame)
 
 
 def validation_of(record):
@@ -58,6 +65,14 @@ def validation_of(record):
     if "val_error" not in record:
         return np.nan
     return np.inf if record["val_error"] is None else record["val_error"]
+
+
+def require_validation(records):
+    """One line (UserError) when an ok record predates `val_error`: choices on its folder cannot be made."""
+    stale = next((r for r in records if r["status"] == "ok" and "val_error" not in r), None)
+    if stale is not None:
+        raise UserError(f"a record of {stale['target']} holds no validation error (`val_error`, recorded since the "
+                        "choice metric changed): rerun its sweep into a new folder to compare on validation")
 
 
 def settings_key(record):

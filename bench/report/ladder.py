@@ -4,7 +4,7 @@ and whether the ranking at the smallest budget is the ranking at the largest (Ke
 import pandas as pd
 import seaborn as sns
 
-from bench.report.frames import PIPELINE, REL_ERR, with_failures_counted
+from bench.report.frames import PIPELINE, REL_ERR
 from bench.report.stats import MIN_AGREEMENT, geometric_interval, rank_agreement
 
 LADDER = PIPELINE + ["steps", "lbfgs_iters"]  # a polished budget is not the same many Adam steps
@@ -13,7 +13,6 @@ LADDER = PIPELINE + ["steps", "lbfgs_iters"]  # a polished budget is not the sam
 def ladder_table(runs):
     """Per tuned pipeline and budget (steps): ok seeds, geometric mean test error (failures counted) with its interval, mean
     training seconds (the whole ensemble's, for a batched model) and mean step kept on validation."""
-    runs = with_failures_counted(runs)
     tuned = runs[runs["tuned"] & runs["steps"].notna()]
     rows = []
     for key, group in tuned.groupby(LADDER, sort=False):

@@ -17,7 +17,6 @@ from bench.report.frames import (
     curves_frame,
     quantiles_frame,
     runs_frame,
-    with_failures_counted,
 )
 from bench.report.frontpage import README, write_block
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
@@ -47,7 +46,7 @@ def write_report(records, broken, out):
     if not records:
         raise UserError(f"every run in {runs_dir(out)} is under data conditions; python -m bench.axes --out {out} "
                         "reports them (add clean runs to rank pipelines)")
-    runs = with_failures_counted(runs_frame(records))
+    runs = runs_frame(records)
     ranked = ranking(runs)
     heads = verdicts(ranked, runs)
     ladder = ladder_table(runs)

@@ -4,15 +4,10 @@ import pandas as pd
 
 from bench.report.axes import REFERENCE, SETUP
 from bench.report.figures import FIGURES
-from bench.report.frames import FAILURE_RULE, budget_label
+from bench.report.frames import FAILURE_RULE, budget_label, fmt
 from bench.report.stats import MIN_AGREEMENT
 from bench.report.tables import is_cpu
 from bench.report.verdict import verdict_text
-
-
-def fmt(value, digits=3):
-    """A number to `digits` significant digits; '–' for a missing one."""
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
 
 
 def fmt_rate(value):

@@ -7,13 +7,12 @@ For a sweep over many equations (the SRSD dev set): `python -m bench.report.per_
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from bench import cli
 from bench.errors import UserError
 from bench.records import load_frame, load_records
-from bench.report.frames import FLOAT_FORMAT
+from bench.report.frames import FLOAT_FORMAT, require_validation, validation_of
 
 COLUMNS = ["target", "model", "encoding", "target_encoding", "steps", "lbfgs_iters", "val_error",
            "median_rel_err", "r2", "solved"]
@@ -24,11 +23,8 @@ def best_per_model(records):
     ok = [r for r in records if r["status"] == "ok"]
     if not ok:
         return pd.DataFrame(columns=COLUMNS)
-    if any("val_error" not in r for r in ok):
-        raise UserError("some records hold no validation error (`val_error`, recorded since the choice metric "
-                        "changed): rerun their sweep into a new folder to compare on validation")
-    frame = load_frame(ok)
-    frame["val_error"] = frame["val_error"].fillna(np.inf)  # not finite on validation: never chosen
+    require_validation(ok)
+    frame = load_frame(ok).assign(val_error=[validation_of(r) for r in ok])  # not finite: inf, never chosen
     frame = frame.rename(columns={"metrics.median_rel_err": "median_rel_err", "metrics.r2": "r2",
                                   "metrics.solved": "solved", "config.settings.steps": "steps",
                                   "config.settings.lbfgs_iters": "lbfgs_iters"})

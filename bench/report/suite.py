@@ -17,9 +17,8 @@ import pandas as pd  # noqa: E402
 import sympy  # noqa: E402
 from scipy.stats import binomtest  # noqa: E402
 
-from bench.errors import UserError  # noqa: E402
 from bench.metrics import SOLVED_R2  # noqa: E402
-from bench.report.frames import FLOAT_FORMAT  # noqa: E402
+from bench.report.frames import FLOAT_FORMAT, require_validation, validation_of  # noqa: E402
 from bench.report.frontpage import write_block  # noqa: E402
 from bench.report.markdown import markdown_table  # noqa: E402
 
@@ -37,25 +36,21 @@ def per_equation(records, chosen):
     """One row per (target, pipeline, seed) of the suite's targets; `chosen` marks the recipe's run per (target,
     seed): of all the equation's runs (references, the signomial, the polished candidates), the one with the
     lowest validation error."""
+    records = [r for r in records if r["target"] in chosen]
+    require_validation(records)
     rows = []
     for r in records:
-        if r["target"] not in chosen:
-            continue
         _, suite, difficulty = chosen[r["target"]]
         ok = r["status"] == "ok"
-        if ok and "val_error" not in r:
-            raise UserError(f"a record of {r['target']} holds no validation error (`val_error`, recorded since the "
-                            "choice metric changed): rerun the suite into a new folder")
         rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty, "pipeline": pipeline_label(r),
                      "seed": r["seed"], "status": r["status"], "chosen": False,
                      "r2": r["metrics"]["r2"] if ok else -np.inf,
                      "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
-                     "val_error": r["val_error"] if ok and r["val_error"] is not None else np.inf,
+                     "val_error": validation_of(r) if ok else np.inf,
                      "seconds": r["job_seconds"] / r["job_size"]})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    frame["val_error"] = frame["val_error"].fillna(np.inf)
     frame = frame.sort_values(["suite", "target", "pipeline", "seed"]).reset_index(drop=True)
     kept = frame.sort_values(["val_error", "pipeline"]).groupby(["target", "seed"]).head(1).index  # ties: by name
     frame.loc[kept, "chosen"] = True

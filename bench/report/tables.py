@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from bench.report.frames import PIPELINE, with_failures_counted
+from bench.report.frames import PIPELINE
 from bench.report.stats import geometric_interval, geometric_mean, paired_comparison, verdict
 
 RANKED = PIPELINE + ["budget", "settings_key"]  # ranked within its budget; other settings are another row
@@ -11,13 +11,12 @@ TIE_BREAK = ["encoding", "target_encoding", "model", "settings_key"]  # equal va
 
 
 def ranking(runs):
-    """One row per pipeline and budget, from runs whose failures are counted (frames.with_failures_counted):
+    """One row per pipeline and budget, from runs whose failures are counted (frames.FAILURE_RULE):
     its runs, ok and not-ok counts, the geometric mean over seeds of each error (median relative error with a
     95 % interval on log10), mean R², ≤ 1 % share and solved share, the geometric mean validation error, its
     tuned settings; its integer rank within (target, budget) by test error (1 = lowest); `chosen`: the one
     pipeline per (target, budget) with the lowest validation error (the report's only definition of best);
     and a paired comparison with it over their common seeds (factor, p, verdict)."""
-    runs = with_failures_counted(runs)
     rows = []
     for key, group in runs.groupby(RANKED, sort=False):
         ok = group[group["status"] == "ok"]
@@ -42,17 +41,21 @@ def ranking(runs):
     return compare_with_chosen(table, runs)
 
 
+def by_validation(table):
+    """The rows of `table` with a finite validation error, lowest first (ties: by name, never by test error)."""
+    return table[table["val_error"] < np.inf].sort_values(["val_error", *TIE_BREAK])
+
+
 def chosen_index(table, by):
-    """Per group of `table` by `by`: the index of the row with the lowest validation error (ties: by name); a
-    group whose every validation error is missing or infinite has none."""
-    scored = table[table["val_error"] < np.inf]
-    return scored.sort_values(["val_error", *TIE_BREAK]).groupby(by, sort=False).head(1).index
+    """Per group of `table` by `by`: the index of the row with the lowest validation error; a group whose every
+    validation error is missing or infinite has none."""
+    return by_validation(table).groupby(by, sort=False).head(1).index
 
 
 def errors_by_seed(runs):
     """{(pipeline..., budget, settings): Series of each seed's median relative error (failures counted)}."""
     return {key: group.set_index("seed")["median_rel_err"]
-            for key, group in with_failures_counted(runs).groupby(RANKED, sort=False)}
+            for key, group in runs.groupby(RANKED, sort=False)}
 
 
 def compare_with_chosen(table, runs):

@@ -7,9 +7,9 @@ failures counted (frames.FAILURE_RULE)."""
 import numpy as np
 import pandas as pd
 
-from bench.report.frames import ASKER, MLP, common_budget
+from bench.report.frames import ASKER, MLP, common_budget, fmt
 from bench.report.stats import paired_comparison, verdict
-from bench.report.tables import RANKED, TIE_BREAK, errors_by_seed, is_cpu
+from bench.report.tables import RANKED, by_validation, errors_by_seed, is_cpu
 
 PICKED = ["budget", "encoding", "target_encoding", "model", "ok", "runs", "median_rel_err", "ci_low", "ci_high",
           "tuned_settings", "device"]
@@ -20,9 +20,9 @@ def picked(prefix, row):
 
 
 def lowest_validation(table):
-    """The row of `table` with the lowest validation error (ties: by name), or None."""
-    scored = table[table["val_error"] < np.inf]
-    return None if scored.empty else scored.sort_values(["val_error", *TIE_BREAK]).iloc[0]
+    """The row of `table` with the lowest validation error (tables.by_validation), or None."""
+    scored = by_validation(table)
+    return None if scored.empty else scored.iloc[0]
 
 
 def factor(by_seed, lead, rival):
@@ -61,10 +61,6 @@ def verdicts(ranked, runs):
         row |= comparison("asker_", by_seed, lowest_validation(mlps[mlps["budget"] == rival_budget]), question)
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def fmt(value, digits=3):
-    return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
 
 
 def pipeline_words(row, prefix):
