@@ -6,16 +6,18 @@ Every equation gets, at one budget (`--budget`):
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
               asinh target); `signomial` where its variables keep one sign
   recipe      each of the recipe's candidates (standard, log and edges+log inputs: the usual scaling and the two
-              log scalings; asinh target) is trained again and
-              polished by L-BFGS; the recipe keeps, per equation, whichever of all its runs (the references
-              and the signomial included) has the lowest validation error (`chosen` in per_equation.csv): the
-              choice is made on the final models, after the polish, since an error before it says little
-              about the error after it. Nothing reads a test set to choose.
+              log scalings; asinh target) is trained again and polished by a short L-BFGS round; the one that
+              validates best (its finalist) is polished again, from the same start, for many more iterations
+              (successive halving: the polish, not the Adam steps, decides how close a smooth formula gets, and
+              it is where the time goes). The recipe keeps, per equation, whichever of all its runs (the
+              references, the signomial, the candidates and the finalist) has the lowest validation error
+              (`chosen` in per_equation.csv). Nothing reads a test set to choose.
 The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
 large ensembles rather than one small one per equation. Finished runs are never redone: the same command
 resumes a suite.
 """
 
+import math
 import shlex
 import sys
 import time
@@ -27,6 +29,7 @@ from bench.conditions import Conditions
 from bench.errors import UserError
 from bench.records import load_records, prepare_out
 from bench.registry import MODELS, check_installed
+from bench.report.frames import validation_of
 from bench.report.frontpage import README
 from bench.report.suite import write_suite_report
 from bench.resources import check_memory
@@ -44,11 +47,13 @@ FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",),
 
 @dataclass(frozen=True)
 class Budget:
-    """What one equation gets: Adam steps for every mlp run, L-BFGS iterations for the recipe's finalist, the
-    pool and the held-out sizes, and the budgets of LightGBM and the signomial."""
+    """What one equation gets: Adam steps for every mlp run, L-BFGS iterations for each of the recipe's
+    candidates and for its finalist, the pool and the held-out sizes, and the budgets of LightGBM and the
+    signomial."""
 
     steps: int
     lbfgs_iters: int
+    finalist_lbfgs_iters: int
     train_size: int
     val_size: int
     test_size: int
@@ -57,10 +62,10 @@ class Budget:
 
 
 BUDGETS = {
-    "quick": Budget(steps=300, lbfgs_iters=200, train_size=5_000, val_size=2_000, test_size=5_000, trees=100,
-                    signomial_steps=500),
-    "default": Budget(steps=2_000, lbfgs_iters=1_000, train_size=20_000, val_size=8_192, test_size=20_000,
-                      trees=1_000, signomial_steps=3_000),
+    "quick": Budget(steps=300, lbfgs_iters=100, finalist_lbfgs_iters=300, train_size=5_000, val_size=2_000,
+                    test_size=5_000, trees=100, signomial_steps=500),
+    "default": Budget(steps=2_000, lbfgs_iters=250, finalist_lbfgs_iters=2_000, train_size=20_000, val_size=8_192,
+                      test_size=20_000, trees=1_000, signomial_steps=3_000),
 }
 
 
@@ -102,9 +107,10 @@ def suite_targets(args):
     return chosen
 
 
-def stages(targets, budget, seeds, device):
+def stages(targets, budget, seeds, device, out):
     """The suite's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
-    signomial, then the recipe's candidates polished."""
+    signomial, the recipe's candidates polished, then each equation's finalist polished longer (chosen from the
+    candidates' records in `out`, so that stage is planned once the one before it has run)."""
     config = TrainConfig(steps=budget.steps, train_size=budget.train_size, val_size=budget.val_size,
                          test_size=budget.test_size)
     first = [cell for encodings, target_encodings in FIRST_STAGE
@@ -114,9 +120,30 @@ def stages(targets, budget, seeds, device):
     yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
     signomial = replace(config, steps=budget.signomial_steps)
     yield "signomial", plan(targets, ["raw"], ["none"], ["signomial"], seeds, signomial, budget.train_size, device)[0]
-    polished = MODELS["mlp"].settings(replace(config, lbfgs_iters=budget.lbfgs_iters), None)
-    yield "recipe candidates + L-BFGS", [replace(c, settings=polished) for c in first
-                                         if (c.encoding, c.target_encoding) in RECIPE]
+
+    def polished(iterations):
+        return MODELS["mlp"].settings(replace(config, lbfgs_iters=iterations), None)
+
+    candidates = [replace(c, settings=polished(budget.lbfgs_iters)) for c in first
+                  if (c.encoding, c.target_encoding) in RECIPE]
+    yield "recipe candidates + L-BFGS", candidates
+    yield "finalists + longer L-BFGS", finalists(candidates, out, polished(budget.finalist_lbfgs_iters))
+
+
+def finalists(candidates, out, settings):
+    """Per equation and seed, the candidate whose polished run validates best (ties: by encoding), as a cell
+    under `settings`; an equation whose candidates all failed has none."""
+    records = {r["key"]: r for r in load_records(out)[0]}
+    best = {}
+    for cell in candidates:
+        record = records.get(cell.key)
+        if record is None or record["status"] != "ok" or not math.isfinite(validation_of(record)):
+            continue
+        rank = (validation_of(record), cell.encoding)
+        slot = (cell.target.name, cell.seed)
+        if slot not in best or rank < best[slot][0]:
+            best[slot] = (rank, cell)
+    return [replace(cell, settings=settings) for _, cell in best.values()]
 
 
 def log_wall_time(out, command, runs, seconds):
@@ -141,14 +168,14 @@ def main(argv=None):
     for model in ("mlp", "lightgbm", "signomial"):
         check_installed(model)  # before any work: a missing extra would otherwise stop the suite midway
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
-    first = next(iter(stages(targets, budget, args.seeds, device)))[1]
+    first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
     check_memory(first, device, args.jobs, remote=args.scheduler is not None, targets_per_job=args.targets_per_job)
     prepare_out(args.out)
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
     print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
     ran = 0
-    for name, cells in stages(targets, budget, args.seeds, device):
+    for name, cells in stages(targets, budget, args.seeds, device, args.out):
         todo, done = pending(cells, args.out)
         ran += len(todo)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
@@ -160,7 +187,8 @@ def main(argv=None):
     if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
         log_wall_time(Path(args.out), command, ran, seconds)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
-    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device) for cell in cells}
+    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device, args.out)
+               for cell in cells}
     records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), front_page)
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)

@@ -26,6 +26,11 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     assert table.groupby("target")["chosen"].sum().tolist() == [1, 1]
     for _, runs in table.groupby("target"):  # the chosen run has the lowest validation error of all the equation's
         assert runs.loc[runs["chosen"], "val_error"].iloc[0] == runs["val_error"].min()
+        candidates = runs[runs["pipeline"].str.endswith(" + 100 L-BFGS")]  # the quick budget's short polish
+        [finalist] = runs.loc[runs["pipeline"].str.endswith(" + 300 L-BFGS"), "pipeline"]  # and its longer one
+        assert len(candidates) == len(suite.RECIPE)
+        best = candidates.sort_values("val_error")["pipeline"].iloc[0]  # the candidate that validates best
+        assert finalist == best.replace(" + 100 L-BFGS", " + 300 L-BFGS")
     summary = (out / "summary.md").read_text()
     assert "## Solve rate" in summary and "SRBench 2021" in summary and "recipe (chosen on validation)" in summary
     capsys.readouterr()
@@ -91,3 +96,20 @@ def test_models_that_draw_fresh_points_refuse_data_conditions():
     cells, skipped = plan([seed], ["raw"], ["none"], ["seed-asker", "signomial", "mlp"], 1, TrainConfig(), None, "cpu",
                           (Conditions(train_rows=500),))
     assert {c.model for c in cells} == {"mlp"} and "data conditions" in skipped["signomial on seed"]
+
+
+def test_the_finalist_is_the_candidate_that_validates_best(tmp_path):
+    from bench.records import write_record
+
+    settings = MODELS["mlp"].settings(TrainConfig(steps=10, lbfgs_iters=5), None)
+    one, two = EASY["feynman-i-12-1"], EASY["feynman-i-14-3"]
+    outcomes = [(one, "standard", "ok", 0.3), (one, "log", "ok", 0.1), (one, "edges+log", "ok", None),
+                (two, "standard", "failed", None), (two, "log", "diverged", 0.01)]  # two: nothing to polish
+    candidates = [Cell(target, encoding, "asinh", "mlp", 0, settings) for target, encoding, _, _ in outcomes]
+    for cell, (_, _, status, val_error) in zip(candidates, outcomes):
+        write_record(tmp_path, {"key": cell.key, "config": cell.config, "status": status, "val_error": val_error,
+                                "target": cell.target.name, "encoding": cell.encoding})
+    longer = MODELS["mlp"].settings(TrainConfig(steps=10, lbfgs_iters=50), None)
+    [finalist] = suite.finalists(candidates, tmp_path, longer)
+    assert (finalist.target.name, finalist.encoding, finalist.settings["lbfgs_iters"]) == (one.name, "log", 50)
+    assert finalist.key not in {cell.key for cell in candidates}  # a run of its own, recorded beside them

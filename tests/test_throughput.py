@@ -33,7 +33,8 @@ def test_sizes_with_tuning_are_refused(tmp_path, capsys):
 def test_the_suite_measurement_compares_batched_and_one_equation_at_a_time(tmp_path, capsys, monkeypatch):
     from bench import suite
     monkeypatch.setitem(suite.BUDGETS, "quick", suite.BUDGETS["quick"].__class__(
-        steps=20, lbfgs_iters=0, train_size=500, val_size=200, test_size=200, trees=5, signomial_steps=10))
+        steps=20, lbfgs_iters=0, finalist_lbfgs_iters=0, train_size=500, val_size=200, test_size=200, trees=5,
+        signomial_steps=10))
     assert throughput.main(["--equations", "2", "--threads", "1", "--out", str(tmp_path)]) == 0
     [table] = tmp_path.glob("suite-*.csv")
     rows = pd.read_csv(table)

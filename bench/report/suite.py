@@ -27,9 +27,10 @@ RECIPE_LABEL = "recipe (chosen on validation)"
 
 
 def pipeline_label(record):
-    """'mlp log→asinh', with '+ L-BFGS' for a polished run."""
+    """'mlp log→asinh', with '+ 250 L-BFGS' for a run polished by up to 250 L-BFGS iterations."""
     polished = record["config"]["settings"].get("lbfgs_iters", 0)
-    return f"{record['model']} {record['encoding']}→{record['target_encoding']}" + (" + L-BFGS" if polished else "")
+    return f"{record['model']} {record['encoding']}→{record['target_encoding']}" + (
+        f" + {polished:,} L-BFGS" if polished else "")
 
 
 def per_equation(records, chosen):
