@@ -7,7 +7,8 @@ Every equation gets, at one budget (`--budget`):
               asinh target); `signomial` where its variables keep one sign
   recipe      each of the recipe's candidates (standard, log and edges+log inputs: the usual scaling and the two
               log scalings; asinh target) is trained again and polished by a short L-BFGS round; the one that
-              validates best (its finalist) is polished again, from the same start, for many more iterations
+              validates best (its finalist) is run again from the same seed (the same Adam steps, up to the
+              floating-point order of a differently composed ensemble) with many more L-BFGS iterations
               (successive halving: the polish, not the Adam steps, decides how close a smooth formula gets, and
               it is where the time goes). The recipe keeps, per equation, whichever of all its runs (the
               references, the signomial, the candidates and the finalist) has the lowest validation error
@@ -17,6 +18,7 @@ large ensembles rather than one small one per equation. Finished runs are never 
 resumes a suite.
 """
 
+import csv
 import math
 import shlex
 import sys
@@ -43,6 +45,7 @@ RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh")]  # th
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
 # recipe's candidates, all at one budget.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
+FINALISTS = "finalists + longer L-BFGS"  # the last stage's name
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class Budget:
     """What one equation gets: Adam steps for every mlp run, L-BFGS iterations for each of the recipe's
     candidates and for its finalist, the pool and the held-out sizes, and the budgets of LightGBM and the
     signomial."""
+
+    def __post_init__(self):
+        if self.finalist_lbfgs_iters < self.lbfgs_iters:
+            raise ValueError("a finalist polishes at least as long as each candidate")
 
     steps: int
     lbfgs_iters: int
@@ -79,7 +86,8 @@ def parser():
     p.add_argument("--seeds", type=cli.positive_int, default=1, help="seeds 0..N-1 per equation (default: 1)")
     p.add_argument("--budget", choices=list(BUDGETS), default="default", help="quick or default (default: default)")
     p.add_argument("--targets-per-job", type=cli.positive_int, default=24, metavar="K",
-                   help="equations whose mlp runs train as one ensemble (default: 24; 1: one equation at a time)")
+                   help="at most K equations' mlp runs train as one ensemble, spread evenly over the --jobs workers "
+                   "(default: 24; 1: one equation at a time)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
@@ -127,7 +135,7 @@ def stages(targets, budget, seeds, device, out):
     candidates = [replace(c, settings=polished(budget.lbfgs_iters)) for c in first
                   if (c.encoding, c.target_encoding) in RECIPE]
     yield "recipe candidates + L-BFGS", candidates
-    yield "finalists + longer L-BFGS", finalists(candidates, out, polished(budget.finalist_lbfgs_iters))
+    yield FINALISTS, finalists(candidates, out, polished(budget.finalist_lbfgs_iters))
 
 
 def finalists(candidates, out, settings):
@@ -146,14 +154,23 @@ def finalists(candidates, out, settings):
     return [replace(cell, settings=settings) for _, cell in best.values()]
 
 
+def even_share(equations, most, workers):
+    """Equations per job: at most `most`, as many as a job count rounded up to a multiple of `workers` needs, so
+    that no worker idles through a last round where the counts allow it (120 equations, at most 24, 2
+    workers: 6 jobs of 20, not 5 of 24)."""
+    jobs = math.ceil(math.ceil(equations / most) / workers) * workers
+    return math.ceil(equations / jobs)
+
+
 def log_wall_time(out, command, runs, seconds):
     """Append this invocation's wall time to <out>/wall_times.csv: a suite may run in parts."""
     path = out / "wall_times.csv"
     new = not path.exists()
-    with path.open("a") as file:
+    with path.open("a", newline="") as file:
+        writer = csv.writer(file, quoting=csv.QUOTE_MINIMAL)
         if new:
-            file.write("finished,runs_run,seconds,command\n")
-        file.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')},{runs},{seconds:.0f},\"{shlex.join(command)}\"\n")
+            writer.writerow(["finished", "runs_run", "seconds", "command"])
+        writer.writerow([time.strftime("%Y-%m-%dT%H:%M:%S%z"), runs, f"{seconds:.0f}", shlex.join(command)])
 
 
 def main(argv=None):
@@ -180,17 +197,19 @@ def main(argv=None):
         ran += len(todo)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
         if todo:
-            execute(todo, args.out, device, backend(args.jobs, args.scheduler), command,
-                    targets_per_job=args.targets_per_job, desc=name)
+            equations = len({cell.target.name for cell in todo})
+            per_job = args.targets_per_job if args.scheduler else even_share(equations, args.targets_per_job, args.jobs)
+            execute(todo, args.out, device, backend(args.jobs, args.scheduler), command, targets_per_job=per_job,
+                    desc=name)
     seconds = time.perf_counter() - tick
     print(f"suite ran in {seconds:.0f} s", file=sys.stderr)
     if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
         log_wall_time(Path(args.out), command, ran, seconds)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
-    planned = {cell.key for _, cells in stages(targets, budget, args.seeds, device, args.out)
-               for cell in cells}
-    records = [r for r in load_records(args.out)[0] if r["key"] in planned]  # not other budgets' or seeds' runs
-    written = write_suite_report(records, chosen, Path(args.out), front_page)
+    planned = {name: {cell.key for cell in cells} for name, cells in stages(targets, budget, args.seeds, device, args.out)}
+    keys = set().union(*planned.values())
+    records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
+    written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS])
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0
 

@@ -38,6 +38,7 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     assert "0 to run" in capsys.readouterr().err
     times = pd.read_csv(out / "wall_times.csv")  # one row per invocation that ran something: a suite may run in parts
     assert len(times) == 1 and times["runs_run"].iloc[0] > 0 and times["command"].str.startswith("python -m bench.suite").all()
+    assert f"Wall time: {times['seconds'].sum():,.0f} s" in (out / "summary.md").read_text()
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -113,3 +114,11 @@ def test_the_finalist_is_the_candidate_that_validates_best(tmp_path):
     [finalist] = suite.finalists(candidates, tmp_path, longer)
     assert (finalist.target.name, finalist.encoding, finalist.settings["lbfgs_iters"]) == (one.name, "log", 50)
     assert finalist.key not in {cell.key for cell in candidates}  # a run of its own, recorded beside them
+
+
+@pytest.mark.parametrize("equations, most, workers, share", [
+    (120, 24, 2, 20), (120, 24, 1, 24), (14, 24, 2, 7), (1, 24, 2, 1), (121, 24, 2, 21), (30, 24, 4, 8)])
+def test_equations_are_shared_evenly_over_the_workers(equations, most, workers, share):
+    assert suite.even_share(equations, most, workers) == share
+    jobs = -(-equations // share)
+    assert share <= most and (jobs % workers == 0 or jobs < workers)

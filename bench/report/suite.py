@@ -33,10 +33,11 @@ def pipeline_label(record):
         f" + {polished:,} L-BFGS" if polished else "")
 
 
-def per_equation(records, chosen):
+def per_equation(records, chosen, finalists=frozenset()):
     """One row per (target, pipeline, seed) of the suite's targets; `chosen` marks the recipe's run per (target,
-    seed): of all the equation's runs (references, the signomial, the polished candidates), the one with the
-    lowest validation error."""
+    seed): of all the equation's runs (references, the signomial, the polished candidates, the finalist), the
+    one with the lowest validation error; `finalist` marks the runs whose keys are in `finalists` (each
+    continues the candidate that validated best on its equation)."""
     records = [r for r in records if r["target"] in chosen]
     require_validation(records)
     rows = []
@@ -45,6 +46,7 @@ def per_equation(records, chosen):
         ok = r["status"] == "ok"
         rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty, "pipeline": pipeline_label(r),
                      "seed": r["seed"], "status": r["status"], "chosen": False,
+                     "finalist": r["key"] in finalists,
                      "r2": r["metrics"]["r2"] if ok else -np.inf,
                      "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
                      "val_error": validation_of(r) if ok else np.inf,
@@ -60,11 +62,12 @@ def per_equation(records, chosen):
 
 def with_recipe(frame):
     """`frame` plus the recipe's chosen runs as a pipeline of their own."""
-    return pd.concat([frame, frame[frame["chosen"]].assign(pipeline=RECIPE_LABEL)], ignore_index=True)
+    return pd.concat([frame, frame[frame["chosen"]].assign(pipeline=RECIPE_LABEL, finalist=False)], ignore_index=True)
 
 
 def solve_rates(frame):
-    """Per pipeline (and per difficulty): equations solved (R² > 0.999) of those run, with a Wilson 95 % interval."""
+    """Per pipeline (and per difficulty): equations solved (R² > 0.999) of those run, with a Wilson 95 % interval;
+    the pipelines run on every equation come first (a finalist's pipeline ran only where it was chosen)."""
     rows = []
     labelled = frame[frame["difficulty"].fillna("") != ""]  # targets without a difficulty count in "all" only
     for (pipeline, difficulty), group in [*((k + ("all",), g) for k, g in frame.groupby(["pipeline"])),
@@ -74,16 +77,19 @@ def solve_rates(frame):
         rows.append({"pipeline": pipeline, "difficulty": difficulty, "solved": solved, "runs": n,
                      "rate": solved / n, "ci_low": low, "ci_high": high})
     table = pd.DataFrame(rows)
-    order = table[table["difficulty"] == "all"].sort_values("rate", ascending=False)["pipeline"].tolist()
+    overall = table[table["difficulty"] == "all"]  # pipelines run on every equation first, then by rate
+    order = overall.sort_values(["runs", "rate"], ascending=False)["pipeline"].tolist()
     return table.sort_values(["difficulty", "pipeline"], key=lambda c: c.map(order.index) if c.name == "pipeline"
                              else c.map(lambda d: (d != "all", d))).reset_index(drop=True)
 
 
 def error_matrix(frame):
     """Equations (target, seed) × the pipelines run on every equation (the recipe's chosen runs included): test
-    median relative error, +inf for a failure. Pipelines run on some equations only (the signomial, each
-    equation's polished finalist) are left out: they are in the solve rates, over the equations they ran on."""
-    matrix = frame.pivot_table(index=["target", "seed"], columns="pipeline", values="median_rel_err", aggfunc="first")
+    median relative error, +inf for a failure. Pipelines run on some equations only (the signomial) and the
+    finalists (picked per equation on validation, so not one fixed pipeline even where one encoding was picked
+    everywhere) are left out: they are in the solve rates, over the equations they ran on."""
+    matrix = frame[~frame["finalist"]].pivot_table(index=["target", "seed"], columns="pipeline",
+                                                   values="median_rel_err", aggfunc="first")
     return matrix.loc[:, matrix.notna().all()]
 
 
@@ -133,7 +139,8 @@ def headline(rates, frame, device):
     recipe = rates[rates["pipeline"] == RECIPE_LABEL].set_index("difficulty")
     overall = recipe.loc["all"]
     parts = [f"{difficulty} {row.solved}/{row.runs}" for difficulty, row in recipe.drop(index="all").iterrows()]
-    others = rates[(rates["difficulty"] == "all") & (rates["pipeline"] != RECIPE_LABEL)
+    picked = set(frame.loc[frame["finalist"], "pipeline"]) | {RECIPE_LABEL}  # chosen per equation: no reference
+    others = rates[(rates["difficulty"] == "all") & ~rates["pipeline"].isin(picked)
                    & (rates["runs"] == overall["runs"])].sort_values("rate", ascending=False)
     best = others.iloc[0] if not others.empty else None
     suites = ", ".join(sorted(frame["suite"].unique()))
@@ -144,10 +151,10 @@ def headline(rates, frame, device):
                      f"({best['rate']:.0%})" if best is not None else "") + ".")
 
 
-def write_suite_report(records, chosen, out, front_page=False):
+def write_suite_report(records, chosen, out, front_page=False, finalists=frozenset()):
     """per_equation.csv, solve_rates.csv, summary.md and the figures in `out` (and, with `front_page`, the
-    README's `suite` block); returns the names written."""
-    frame = per_equation(records, chosen)
+    README's `suite` block), `finalists` being the keys of the finalists' runs; returns the names written."""
+    frame = per_equation(records, chosen, finalists)
     if frame.empty:
         return []
     frame.to_csv(out / "per_equation.csv", index=False, float_format=FLOAT_FORMAT)
@@ -160,10 +167,12 @@ def write_suite_report(records, chosen, out, front_page=False):
     won = wins(matrix)
     devices = sorted({r["env"]["device"] for r in records if r["target"] in chosen})
     sentence = headline(rates, frame, "; ".join(devices))
+    spent = wall_time(out)
     if front_page:
-        write_block("suite", sentence + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
+        write_block("suite", sentence + spent + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
     failed = failures(frame, chosen)
-    lines = ["# Suite results", "", sentence + " A run that diverged or failed counts as unsolved.", "",
+    lines = ["# Suite results", "", sentence + " A run that diverged or failed counts as unsolved." + spent
+             + (" ([`wall_times.csv`](wall_times.csv))" if spent else ""), "",
              "## Solve rate (R² > 0.999) per pipeline", "",
              markdown_table(rates.assign(rate=rates["rate"].map("{:.0%}".format),
                                          interval=[f"{lo:.0%} to {hi:.0%}" for lo, hi in zip(rates["ci_low"], rates["ci_high"])])
@@ -184,6 +193,17 @@ def write_suite_report(records, chosen, out, front_page=False):
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     return ["per_equation.csv", "solve_rates.csv", "performance_profile.png", "summary.md"] + (
         ["critical_difference.png"] if "Friedman test p" in cd else [])
+
+
+def wall_time(out):
+    """' Wall time: …' summed over <out>/wall_times.csv (every invocation that ran something to its end; one
+    killed midway is not logged), or ''."""
+    path = out / "wall_times.csv"
+    if not path.exists():
+        return ""
+    times = pd.read_csv(path)
+    seconds = times["seconds"].sum()
+    return f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s)."
 
 
 def failures(frame, chosen):
