@@ -54,10 +54,6 @@ class Budget:
     candidates and for its finalist, the pool and the held-out sizes, and the budgets of LightGBM and the
     signomial."""
 
-    def __post_init__(self):
-        if self.finalist_lbfgs_iters < self.lbfgs_iters:
-            raise ValueError("a finalist polishes at least as long as each candidate")
-
     steps: int
     lbfgs_iters: int
     finalist_lbfgs_iters: int
@@ -66,6 +62,10 @@ class Budget:
     test_size: int
     trees: int
     signomial_steps: int
+
+    def __post_init__(self):
+        if self.finalist_lbfgs_iters < self.lbfgs_iters:
+            raise ValueError("a finalist polishes at least as long as each candidate")
 
 
 BUDGETS = {
@@ -145,12 +145,10 @@ def finalists(candidates, out, settings):
     best = {}
     for cell in candidates:
         record = records.get(cell.key)
-        if record is None or record["status"] != "ok" or not math.isfinite(validation_of(record)):
-            continue
-        rank = (validation_of(record), cell.encoding)
+        error = validation_of(record) if record is not None and record["status"] == "ok" else math.inf
         slot = (cell.target.name, cell.seed)
-        if slot not in best or rank < best[slot][0]:
-            best[slot] = (rank, cell)
+        if math.isfinite(error) and (slot not in best or (error, cell.encoding) < best[slot][0]):
+            best[slot] = ((error, cell.encoding), cell)
     return [replace(cell, settings=settings) for _, cell in best.values()]
 
 
@@ -167,7 +165,7 @@ def log_wall_time(out, command, runs, seconds):
     path = out / "wall_times.csv"
     new = not path.exists()
     with path.open("a", newline="") as file:
-        writer = csv.writer(file, quoting=csv.QUOTE_MINIMAL)
+        writer = csv.writer(file)
         if new:
             writer.writerow(["finished", "runs_run", "seconds", "command"])
         writer.writerow([time.strftime("%Y-%m-%dT%H:%M:%S%z"), runs, f"{seconds:.0f}", shlex.join(command)])
@@ -191,8 +189,9 @@ def main(argv=None):
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
     print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
-    ran = 0
+    ran, planned = 0, {}  # planned: each stage's run keys (the finalists' known once the candidates have run)
     for name, cells in stages(targets, budget, args.seeds, device, args.out):
+        planned[name] = {cell.key for cell in cells}
         todo, done = pending(cells, args.out)
         ran += len(todo)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
@@ -206,7 +205,6 @@ def main(argv=None):
     if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
         log_wall_time(Path(args.out), command, ran, seconds)
     front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
-    planned = {name: {cell.key for cell in cells} for name, cells in stages(targets, budget, args.seeds, device, args.out)}
     keys = set().union(*planned.values())
     records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS])

@@ -2,14 +2,13 @@
 
 The search uses the tuning split only: the training pool and validation set of TUNING_SEED, a seed no run
 reports (runs take seeds 0..N-1), so every reported seed is a draw independent of the choice made for it. It
-never draws a test set. Trials
-are asked in rounds; for the batched `mlp`, every trial of a round that shares an architecture (width,
-depth, batch size) trains as one member of one ensemble, whatever its pipeline, each member with its own
-learning rate, weight decay and frequency scale. With `shared_architecture`, a round's trials all take one
-architecture, drawn by a search of its own (scored by the round's best error per pipeline, on log10), so
-the round trains as one ensemble (two with periodic pipelines): a narrower search over architectures, a
-wider batch. Other models fit one trial at a time. A finished search is stored in <out>/tuning/ (plain
-JSON), so a rerun, or the same search at a longer final budget, reuses it.
+never draws a test set. Trials are asked in rounds; for the batched `mlp`, every trial of a round that shares
+an architecture (width, depth, batch size) trains as one member of one ensemble, whatever its pipeline, each
+member with its own learning rate, weight decay and frequency scale. With `shared_architecture`, a round's
+trials all take one architecture, drawn by a search of its own (scored by the round's best error per pipeline,
+on log10), so the round trains as one ensemble (two with periodic pipelines): a narrower search over
+architectures, a wider batch. Other models fit one trial at a time. A finished search is stored in
+<out>/tuning/ (plain JSON), so a rerun, or the same search at a longer final budget, reuses it.
 """
 
 import json
