@@ -20,9 +20,11 @@ from bench.report.frames import (
 )
 from bench.report.frontpage import README, write_block
 from bench.report.ladder import agreement_table, ladder_table, plot_ladder
-from bench.report.markdown import pages_markdown, summary_markdown, verdict_lines
+from bench.report.markdown import page, pages_markdown, summary_markdown, verdict_lines
+from bench.report.precision import runs_tiers, runs_tiers_markdown
 from bench.report.sweeps import reproduction
 from bench.report.tables import (
+    RANKED,
     convergence_table,
     environment_table,
     not_ok_table,
@@ -50,7 +52,8 @@ def write_report(records, broken, out):
     ranked = ranking(runs)
     heads = verdicts(ranked, runs)
     ladder = ladder_table(runs)
-    tables = {"ranking": ranked, "headlines": heads, "tuning": tuning_table(runs), "budget_ladder": ladder,
+    tables = {"ranking": ranked, "precision": runs_tiers(runs, RANKED), "headlines": heads,
+              "tuning": tuning_table(runs), "budget_ladder": ladder,
               "budget_agreement": agreement_table(ladder), "convergence": convergence_table(runs, ranked),
               "throughput": throughput_table(runs), "not_ok": not_ok_table(runs), "environment": environment_table(runs)}
     written = []
@@ -76,6 +79,7 @@ def write_report(records, broken, out):
         written.append(path.name)
     asker_section = "\n\n".join(part for part in (asker.ladder_markdown(records), asker.symbolic_markdown(records)) if part)
     pages = pages_markdown(tables, figures, asker_section, conditions[0], reproduction(everything, out))
+    pages["precision"] = page("precision", runs_tiers_markdown(tables["precision"], RANKED))
     for name, text in pages.items():
         (out / f"{name}.md").write_text(text)
     (out / "summary.md").write_text(summary_markdown(runs, heads, broken, conditions[1]))

@@ -160,7 +160,8 @@ CONDITIONS_NOTE = (
     f"the clean benchmark. The headline gains a sentence only where {REFERENCE} loses beyond a tie.")
 
 
-PAGES = {"ranking": "Ranking per budget", "asker": "What fixes the asker's network",
+PAGES = {"ranking": "Ranking per budget", "precision": "Precision tiers: median relative error ≤ 1e-3, 1e-5, 1e-7",
+         "asker": "What fixes the asker's network",
          "conditions": "Data conditions: scarce, noisy, extrapolated, irrelevant inputs", "tuning": "Tuning",
          "budget_ladder": "Budget ladder", "convergence": "Convergence", "throughput": "Throughput",
          "not_ok": "Runs not ok", "figures": "Figures", "environment": "Environment and how to reproduce"}
