@@ -60,10 +60,11 @@ def rel_err_quantiles(y_pred, y_true):
 
 
 def regression_metrics(y_pred, y_true, scale=None):
-    """median/p90/p99 relative error, r2, acc_1pct, solved and, given the target's scale, norm_l1."""
+    """median/p90/p99 relative error, r2, acc_1pct, solved, nonfinite_share and, given the target's scale, norm_l1.
+    A prediction that is not finite counts as infinitely wrong: its relative error is inf and R² is −inf."""
     y_pred, y_true = np.asarray(y_pred, np.float64), np.asarray(y_true, np.float64)
-    if not np.isfinite(y_pred).all():
-        y_pred = np.nan_to_num(y_pred, nan=np.inf)
+    nonfinite = ~np.isfinite(y_pred)
+    y_pred = np.where(nonfinite, np.inf, y_pred)
     r = relative_errors(y_pred, y_true)
     median, p90, p99 = quantiles(r, [0.5, 0.9, 0.99])
     with np.errstate(over="ignore", invalid="ignore"):  # a wild prediction: R² = -inf, not a warning
@@ -77,23 +78,35 @@ def regression_metrics(y_pred, y_true, scale=None):
         "r2": r2,  # NaN when y is constant (undefined), -inf when predictions are
         "acc_1pct": float(np.mean(r <= 0.01)),
         "solved": bool(r2 > SOLVED_R2),
+        "nonfinite_share": float(np.mean(nonfinite)),  # above 0: the run failed on its test set (TEST_FAILURE)
     }
     if scale is not None:
         metrics["norm_l1"] = float(np.mean(np.abs(y_pred - y_true) / np.abs(np.asarray(scale, np.float64))))
     return metrics
 
 
-def outcome(prediction, y_true, scale=None, diverged_at=None, last_step=None):
-    """A finished run's status and scores: `ok` with its metrics and error quantiles, or `diverged` when its
-    loss went NaN/inf at step `diverged_at` or a prediction is not finite (then at `last_step`, if it has steps)."""
-    if diverged_at is None and np.isfinite(prediction).all():
-        return {"status": "ok", "metrics": regression_metrics(prediction, y_true, scale),
-                "rel_err_quantiles": rel_err_quantiles(prediction, y_true)}
-    at = diverged_at if diverged_at is not None else last_step
-    if at is None:
-        return {"status": "diverged", "error": "predictions are NaN/inf", "metrics": None}
-    return {"status": "diverged", "error": f"loss or prediction became NaN/inf at step {at}",
-            "diverged_at_step": at, "metrics": None}
+TEST_FAILURE = "test predictions are NaN/inf"  # the error of an ok run that fails on its test set
+
+
+def outcome(prediction, y_true, scale=None, diverged_at=None, val_error=0.0):
+    """A finished run's status, from training and validation alone, and its test scores.
+
+    `diverged` when its loss went NaN/inf at step `diverged_at` or its validation error `val_error` is not finite;
+    else `ok`, scored on the test set whatever its predictions there: a test prediction that is not finite makes
+    the run a failure on that set (R² = −inf, not solved, `nonfinite_share` above 0, `error` says so), never a
+    status that would keep a choice made on validation from it."""
+    if diverged_at is not None:
+        return {"status": "diverged", "error": f"loss became NaN/inf at step {diverged_at}",
+                "diverged_at_step": diverged_at, "metrics": None}
+    if not val_error < np.inf:
+        return {"status": "diverged", "error": "validation error is not finite (predictions on validation are NaN/inf)",
+                "metrics": None}
+    result = {"status": "ok", "metrics": regression_metrics(prediction, y_true, scale),
+              "rel_err_quantiles": rel_err_quantiles(prediction, y_true)}
+    share = result["metrics"]["nonfinite_share"]
+    if share > 0:
+        result["error"] = f"{share:.2%} of its {TEST_FAILURE}: counted as a failure on the test set"
+    return result
 
 
 def steps_to(curve, threshold):

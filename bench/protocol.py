@@ -11,7 +11,7 @@ carries the validation scorer every choice is made on (`context.val_error`; `con
 reported median relative error for learning curves), the fitted input encoder and the target (models that
 draw fresh training batches from the formula, as the question's recipes do, need them).
 After `fit` an estimator may leave a `report_` dict: `curve`, `details`, `kept_step`, `steps_run`, `rollbacks`,
-`diverged_at_step`, `last_step`, `train_samples`, `train_seconds`, `device`. The harness scores every fitted
+`diverged_at_step`, `train_samples`, `train_seconds`, `device`. The harness scores every fitted
 model on the validation set itself (`val_error`, the choice metric, and `val_median_rel_err`).
 A batched model (the shared mlp) instead has `fit_many(splits, member settings, settings, seed, device)`,
 which trains every cell of a job as one ensemble (of one or several targets) and returns (predictor, report,
@@ -186,7 +186,8 @@ def evaluate(model, target, seed, cells, settings, device):
 def evaluate_many(model, seed, cells, settings, device):
     """A job's runs, one result dict per (target, encoding, target encoding[, member settings]) cell (status,
     metrics on the test set, curve, throughput, ...). A batched model trains the cells of every target as one
-    ensemble; each cell is scored on its own target's test set."""
+    ensemble; each cell is scored on its own target's test set. A run's status comes from its training and its
+    validation error only (bench.metrics.outcome): its test predictions score it, they never gate a choice."""
     draws = draws_of(cells, seed, settings, device)
     encoded = encode_cells(model, cells, draws)
     splits = [e[0] if isinstance(e, tuple) else e for e in encoded]
@@ -210,7 +211,7 @@ def evaluate_many(model, seed, cells, settings, device):
                         "val_median_rel_err": validation["median_rel_err"],
                         **{k: report[k] for k in REPORTED if k in report},
                         **outcome(split.decode(encoded_test), y_test, scale, report.get("diverged_at_step"),
-                                  report.get("last_step"))})
+                                  validation["val_error"])})
     return results
 
 

@@ -65,8 +65,40 @@ def plain(value):
     return value
 
 
+# A record's scores keep their non-finite values (an R² of −inf, an infinite validation error): strict JSON has no
+# token for them, so these keys write them as the strings below and load_records reads them back as floats.
+SCORES = ("metrics", "val_error", "val_median_rel_err")
+NON_FINITE = {"Infinity": math.inf, "-Infinity": -math.inf, "NaN": math.nan}
+# Records written before SCORES kept them hold null instead: in their metrics, null stood for the worst value.
+WORST_OF_NULL = {"r2": -math.inf}  # every other metric that could be null is an error: +inf
+
+
+def scores_written(value):
+    """`value` (a SCORES entry) with every NaN or ±inf float as its NON_FINITE string."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: scores_written(v) for k, v in value.items()}
+    return value
+
+
+def scores_read(record):
+    """A record as written, with its SCORES' NON_FINITE strings as floats again, and the nulls of a record written
+    before they were kept read as WORST_OF_NULL says."""
+    record = dict(record)
+    for key in SCORES:
+        value = record.get(key)
+        if isinstance(value, str) and value in NON_FINITE:
+            record[key] = NON_FINITE[value]
+    if isinstance(record.get("metrics"), dict):
+        record["metrics"] = {k: NON_FINITE.get(v, v) if isinstance(v, str) else
+                             WORST_OF_NULL.get(k, math.inf) if v is None else v for k, v in record["metrics"].items()}
+    return record
+
+
 def write_record(out, record):
-    """Write a run's record into <out>/runs (see write_json)."""
+    """Write a run's record into <out>/runs (see write_json), its SCORES non-finite values kept."""
+    record = {k: scores_written(v) if k in SCORES else v for k, v in record.items()}
     return write_json(runs_dir(out) / record_name(record["config"]), record)
 
 
@@ -88,11 +120,12 @@ def write_json(path, data):
 
 
 def load_records(out):
-    """Every record under <out>/runs, sorted by file name; a file that does not parse is reported and skipped."""
+    """Every record under <out>/runs, sorted by file name (its scores as floats, non-finite ones included: see
+    SCORES); a file that does not parse is reported and skipped."""
     records, broken = [], []
     for path in sorted(p for p in runs_dir(out).glob("*.json") if not p.name.startswith(".")):
         try:
-            records.append(json.loads(path.read_text()))
+            records.append(scores_read(json.loads(path.read_text())))
         except (OSError, ValueError):
             broken.append(path.name)
     return records, broken

@@ -44,13 +44,15 @@ class Refit:
 
 
 def chosen(records, name, where):
-    """The ok `mlp` record of target `name` (clean data conditions) with the lowest validation error."""
+    """The ok `mlp` record of target `name` (clean data conditions) with the lowest validation error, whatever its
+    test set later showed (a status comes from training and validation alone: bench.metrics.outcome)."""
     mine = [r for r in records if r.get("target") == name]
     if not mine:
         names = sorted({str(r.get("target")) for r in records})
         raise UserError(f"{where} holds no record of target {name!r}; its targets: {', '.join(names[:20]) or 'none'}")
     runs = [r for r in mine if r.get("model") == MODEL and r.get("status") == "ok"
-            and not r.get("config", {}).get("conditions") and r.get("val_error") is not None]
+            and not r.get("config", {}).get("conditions") and r.get("val_error") is not None
+            and math.isfinite(r["val_error"])]
     if not runs:
         models = sorted({str(r.get("model")) for r in mine})
         raise UserError(f"{where} holds no finished {MODEL} run of target {name!r} (its records are of {', '.join(models)}); "
@@ -123,14 +125,15 @@ def refit(job, targets):
 
 
 def train(work, records, device):
-    """The job `work` through the protocol's draws, encoders and ensemble engine: a Refit per cell key."""
+    """The job `work` through the protocol's draws, encoders and its model (the ensemble engine for the mlp): a
+    Refit per cell key."""
     pairs = [(cell.target, *pair) for cell, pair in zip(work.cells, job_cells(work))]
     draws = draws_of(pairs, work.seed, work.settings, device)
-    encoded = encode_cells(MODEL, pairs, draws)
+    encoded = encode_cells(work.model, pairs, draws)
     splits = [e[0] if isinstance(e, tuple) else e for e in encoded]
     refits = {}
     for cell, split, e, fitted in zip(work.cells, splits, encoded,
-                                      fit_cells(MODEL, work.seed, pairs, work.settings, device, splits)):
+                                      fit_cells(work.model, work.seed, pairs, work.settings, device, splits)):
         if fitted is None:
             continue
         member, data = fitted[0], draws[target_key(cell.target)]

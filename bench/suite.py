@@ -140,7 +140,8 @@ def stages(targets, budget, seeds, device, out):
 
 def finalists(candidates, out, settings):
     """Per equation and seed, the candidate whose polished run validates best (ties: by encoding), as a cell
-    under `settings`; an equation whose candidates all failed has none."""
+    under `settings`, whatever its test set showed (a run is ok or not by its training and validation alone:
+    bench.metrics.outcome); an equation whose candidates all diverged or failed has none."""
     records = {r["key"]: r for r in load_records(out)[0]}
     best = {}
     for cell in candidates:

@@ -17,12 +17,16 @@ from bench.run import main as run
 PIPELINES = [("log", "asinh"), ("raw", "asinh"), ("raw", "none")]
 
 
-def record(pipeline, seed, error, conditions=None, target="seed", r2=0.9):
+def record(pipeline, seed, error, conditions=None, target="seed", r2=0.9, val_error=None, status="ok"):
+    """A run under `conditions` whose test median relative error is `error` and validation error `val_error`
+    (by default the same); a run that is not ok has no metrics and an infinite validation error."""
     config = {"target": target, "encoding": pipeline[0], "target_encoding": pipeline[1], "model": "mlp", "seed": seed,
               "settings": {"train_size": 200_000}} | ({"conditions": conditions} if conditions else {})
+    ok = status == "ok"
     return {"config": config, "key": f"{target}-{pipeline}-{seed}-{json.dumps(conditions, sort_keys=True)}",
             "target": target, "encoding": pipeline[0], "target_encoding": pipeline[1], "model": "mlp", "seed": seed,
-            "status": "ok", "metrics": {"median_rel_err": error, "r2": r2}}
+            "status": status, "metrics": {"median_rel_err": error, "r2": r2} if ok else None,
+            "val_error": (error if val_error is None else val_error) if ok else None}
 
 
 def planted():
@@ -108,3 +112,36 @@ def test_a_results_folder_with_conditioned_runs_ranks_only_clean_ones_and_report
     assert len(ranking) == 2 and set(ranking["runs"]) == {2}  # the noisy runs are not pooled as seeds
     summary = (tmp_path / "conditions.md").read_text()
     assert "### Noise" in summary and "(axis_noise.png)" in summary and (tmp_path / "axis_noise.png").exists()
+
+
+def test_a_level_s_winner_is_chosen_on_validation_and_the_reference_is_paired_with_it_on_test(tmp_path):
+    """raw → asinh has the lowest test error at 0.1 rms noise but validates worst: log → asinh, chosen on
+    validation, stays the winner, and no paired test is made against the pipeline the test set favours."""
+    records = [r for r in planted() if r["config"].get("conditions") != {"noise": 0.1, "noise_kind": "rms"}]
+    for seed in range(3):
+        for pipeline, test, validation in zip(PIPELINES, (0.2, 0.05, 1.0), (0.1, 0.3, 1.0)):
+            records.append(record(pipeline, seed, test * (1 + 0.05 * seed), {"noise": 0.1, "noise_kind": "rms"},
+                                  val_error=validation))
+    frame = axes_frame(records)
+    table = axis_table(axis_runs(frame, "noise"))
+    noisy = table[table["level"] == "0.1 rms"].set_index("pipeline")
+    assert noisy["winner"].sum() == 1 and noisy.loc["log → asinh", "winner"]
+    assert noisy["median_rel_err"].idxmin() == "raw → asinh"  # the lowest test error, not chosen
+    sections, sentences, _ = write_axes(records, tmp_path)
+    assert sentences == [] and "- 0.1 rms: log → asinh stays the winner (0.21)." in sections
+
+
+def test_runs_that_diverged_count_as_failures_at_their_level_never_dropped():
+    """At 1,000 rows log → asinh diverges on one of three seeds: it stays in the table with that seed at the
+    level's worst error (at least 1) and R² = −inf, is counted as failed, and cannot be the level's winner."""
+    records = [r for r in planted() if not (r["config"].get("conditions") == {"train_rows": 1000}
+                                            and r["encoding"] == "log" and r["seed"] == 2)]
+    records.append(record(PIPELINES[0], 2, None, {"train_rows": 1000}, status="diverged"))
+    frame = axes_frame(records)
+    assert len(frame) == len(records) - 1  # only the run moving two axes is left out
+    table = axis_table(axis_runs(frame, "size")).set_index(["level", "pipeline"])
+    row = table.loc[("1,000", "log → asinh")]
+    assert row["seeds"] == 3 and row["failed"] == 1 and row["r2"] == -np.inf and not row["winner"]
+    worst = 1.0 * 1.1  # raw → none on seed 2, the worst run at 1,000 rows: the failure's error
+    assert row["median_rel_err"] == pytest.approx((0.5 * 0.5 * 1.05 * worst) ** (1 / 3))
+    assert table.loc[("1,000", "raw → asinh"), "winner"]

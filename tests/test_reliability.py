@@ -1,6 +1,7 @@
 """Reliability: resume after SIGKILL and SIGINT, determinism, and the same records from a dask cluster."""
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -114,6 +115,8 @@ def test_records_are_strict_json_without_nan_or_infinity_tokens(tmp_path):
     def refuse(token):
         raise ValueError(f"bare {token} in a record")
 
-    loaded = json.loads(path.read_text(), parse_constant=refuse)
-    assert loaded["metrics"] == {"median_rel_err": None, "p99_rel_err": None, "r2": 0.5}
+    loaded = json.loads(path.read_text(), parse_constant=refuse)  # scores keep their non-finite values as strings
+    assert loaded["metrics"] == {"median_rel_err": "NaN", "p99_rel_err": "Infinity", "r2": 0.5}
     assert loaded["curve"] == [{"median_rel_err": None}]
+    [read] = load_records(tmp_path)[0]  # and read back as the floats they were
+    assert math.isnan(read["metrics"]["median_rel_err"]) and read["metrics"]["p99_rel_err"] == math.inf

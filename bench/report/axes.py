@@ -2,10 +2,13 @@
 
 A record belongs to an axis when its conditions differ from the clean benchmark only in that axis's fields; a
 clean record is every axis's baseline (the whole pool, no noise, test inside the domain, no extra inputs).
-Errors are the test median relative error, geometric means over seeds; the reference pipeline (log inputs,
-asinh target) is compared with each level's winner by the paired test of `stats`.
+Errors are the test median relative error, geometric means over seeds, with every failure counted
+(frames.FAILURE_RULE, the worst taken per target and conditions); each level's winner is the pipeline with the
+lowest validation error (geometric mean over seeds), and the reference pipeline (log inputs, asinh target) is
+compared with it by the paired test of `stats` on their test errors.
 """
 
+import json
 from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
@@ -14,11 +17,14 @@ import pandas as pd
 import seaborn as sns
 
 from bench.conditions import Conditions
-from bench.report.frames import FLOAT_FORMAT
-from bench.report.stats import geometric_interval, paired_comparison, verdict
+from bench.report.frames import FAILURE_RULE, FLOAT_FORMAT, is_failure, validation_of, with_failures_counted
+from bench.report.stats import geometric_interval, geometric_mean, paired_comparison, verdict
 
 REFERENCE = "log → asinh"  # the pipeline the question's answer recommends (a pipeline_label): does it stay the winner?
 SETUP = "the shared mlp (untuned, 3,000 steps, early stopping on validation)"  # bench/axes.py's BASE, in words
+CHOICE = ("At each level the winner (**chosen**) is the pipeline with the lowest validation error (geometric mean "
+          "over seeds), never the lowest test error; the reference is compared with it by a paired t-test on their "
+          f"test errors. {FAILURE_RULE} The worst is taken per target and data conditions.")
 THRESHOLDS = {"n_to_10pct": 0.1, "n_to_1pct": 0.01}  # the size axis names the smallest n reaching each error
 
 
@@ -65,20 +71,37 @@ def axis_of(record):
 
 
 def axes_frame(records):
-    """One row per ok run: target, pipeline, seed, its axis ('' if clean, None if it mixes axes), level, errors."""
+    """One row per run (runs that move two axes at once belong to none and are left out): target, pipeline,
+    seed, its axis ('' if clean), level, status, test errors with failures counted (FAILURE_RULE, the worst
+    taken per target and conditions) and validation errors (`val_error`, NaN in records made before it, and
+    `val_median_rel_err`; inf for a run that diverged or failed)."""
     rows = []
     for r in records:
-        if r["status"] != "ok":
-            continue
         axis, c = axis_of(r), conditions_of(r)
         if axis is None:
             continue  # a run that moves two axes at once belongs to none
+        metrics = r.get("metrics") or {}
         rows.append({"target": r["target"], "pipeline": pipeline_label(r), "seed": r["seed"], "axis": axis,
-                     "median_rel_err": r["metrics"]["median_rel_err"],
-                     "r2": r["metrics"]["r2"], "train_rows": c.train_rows or r["config"]["settings"]["train_size"],
+                     "conditions": json.dumps(r["config"].get("conditions", {}), sort_keys=True),
+                     "status": r["status"], "median_rel_err": metrics.get("median_rel_err", np.nan),
+                     "r2": metrics.get("r2", np.nan), "nonfinite_share": metrics.get("nonfinite_share", 0.0),
+                     "val_error": validation_of(r), "val_median_rel_err": validation_median(r),
+                     "train_rows": c.train_rows or r["config"]["settings"]["train_size"],
                      "noise": c.noise, "noise_kind": c.noise_kind if c.noise else "", "extrapolate": c.extrapolate,
                      "extra_features": c.extra_features})
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(rows)
+    frame = with_failures_counted(pd.DataFrame(rows), by=("target", "conditions"))
+    frame.loc[frame["status"] != "ok", "val_median_rel_err"] = np.inf
+    return frame
+
+
+def validation_median(record):
+    """A run's validation median relative error (the choice metric of records made before `val_error`): inf when
+    it was not finite, NaN where not recorded."""
+    if "val_median_rel_err" not in record:
+        return np.nan
+    return np.inf if record["val_median_rel_err"] is None else record["val_median_rel_err"]
 
 
 def pipeline_label(record):
@@ -115,32 +138,44 @@ def axis_runs(frame, axis):
 
 
 def axis_table(runs):
-    """Per target, pipeline and level: geometric mean error with its interval, seeds, mean R², and whether it is
-    the level's winner (lowest geometric mean)."""
+    """Per target, pipeline and level: geometric mean test error with its interval, seeds, failures, mean R², the
+    geometric mean validation error (`validation`, on `chosen_on`: `val_error` where every run of the level has
+    one, else `val_median_rel_err`) and whether it is the level's winner (the lowest validation error; ties:
+    by name, never by test error)."""
+    recorded = runs.groupby(["target", "order"])["val_error"].transform(lambda v: v.notna().all()).astype(bool)
+    runs = runs.assign(validation=runs["val_error"].where(recorded, runs["val_median_rel_err"]),
+                       chosen_on=np.where(recorded, "val_error", "val_median_rel_err"))
     rows = []
     for (target, level, order, pipeline), group in runs.groupby(["target", "level", "order", "pipeline"]):
         mean, low, high = geometric_interval(group["median_rel_err"])
         rows.append({"target": target, "level": level, "order": order, "pipeline": pipeline, "median_rel_err": mean,
-                     "low": low, "high": high, "seeds": len(group), "r2": group["r2"].mean()})
+                     "low": low, "high": high, "seeds": len(group), "failed": int(is_failure(group).sum()),
+                     "r2": group["r2"].mean(), "validation": geometric_mean(group["validation"]),
+                     "chosen_on": group["chosen_on"].iloc[0]})
     table = pd.DataFrame(rows).sort_values(["target", "order", "median_rel_err"]).reset_index(drop=True)
-    table["winner"] = table.groupby(["target", "order"])["median_rel_err"].transform("min") == table["median_rel_err"]
+    table["winner"] = False
+    ranked = table[table["validation"] < np.inf].sort_values(["validation", "pipeline"])
+    table.loc[ranked.groupby(["target", "order"]).head(1).index, "winner"] = True
     return table
 
 
 def reference_verdicts(runs, table):
-    """Per target with several seeds and per level: the winner, and the reference pipeline paired against it."""
+    """Per target with several seeds and per level: the winner (chosen on validation), and the reference
+    pipeline paired against it on their test errors, failures counted."""
     rows = []
     for (target, order), level_table in table.groupby(["target", "order"]):
         level_runs = runs[(runs["target"] == target) & (runs["order"] == order)]
-        if level_runs["seed"].nunique() < 2 or REFERENCE not in set(level_table["pipeline"]):
+        chosen = level_table[level_table["winner"]]
+        if level_runs["seed"].nunique() < 2 or REFERENCE not in set(level_table["pipeline"]) or chosen.empty:
             continue
-        winner = level_table.loc[level_table["winner"], "pipeline"].iloc[0]
+        winner = chosen["pipeline"].iloc[0]
         errors = {p: g.set_index("seed")["median_rel_err"] for p, g in level_runs.groupby("pipeline")}
         factor, p, n = paired_comparison(errors[winner], errors[REFERENCE])
         rows.append({"target": target, "level": level_table["level"].iloc[0], "order": order, "winner": winner,
-                     "winner_err": level_table["median_rel_err"].min(), "reference_factor": factor, "p": p,
+                     "winner_err": chosen["median_rel_err"].iloc[0], "reference_factor": factor, "p": p,
                      "verdict": "best" if winner == REFERENCE else verdict(factor, p, n)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["target", "level", "order", "winner", "winner_err", "reference_factor", "p",
+                                       "verdict"])
 
 
 def smallest_sizes(table):
@@ -188,8 +223,8 @@ def axis_markdown(axis, table, verdicts, sizes, figure_name):
     lines = [f"### {AXES[axis].title}", "", AXES[axis].note, ""]
     seeded = table[table["seeds"] > 1]
     for target, group in seeded.groupby("target"):
-        wide = group.assign(text=[f"{e:.3g}" + (" **best**" if w else "") for e, w in zip(group["median_rel_err"],
-                                                                                         group["winner"])])
+        wide = group.assign(text=[f"{e:.3g}" + (" **chosen**" if w else "") for e, w in zip(group["median_rel_err"],
+                                                                                           group["winner"])])
         order = group.drop_duplicates("level").sort_values("order")["level"].tolist()
         wide = wide.pivot(index="pipeline", columns="level", values="text")[order]
         lines += [f"**{target}** (geometric mean over {int(group['seeds'].max())} seeds):", "",
@@ -259,7 +294,7 @@ def write_axes(records, out, link_prefix=""):
         plt.close(figure)
         written += [f"{name}.csv", f"{name}.png"]
         sections.append(axis_markdown(axis, table, verdicts[axis], sizes, f"{link_prefix}{name}.png"))
-    return "\n".join(sections), headline_sentences(verdicts), written
+    return "\n".join([CHOICE, "", *sections]), headline_sentences(verdicts), written
 
 
 def axes_summary(records, out, reproduce):

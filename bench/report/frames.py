@@ -8,7 +8,7 @@ from bench.errors import UserError
 from bench.records import config_key, load_frame
 
 PIPELINE = ["target", "encoding", "target_encoding", "model", "device_type"]  # CPU and GPU runs never pool
-METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"]
+METRICS = ["median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1", "nonfinite_share"]
 CONVERGENCE = ["steps_to_10pct", "seconds_to_10pct", "steps_to_1pct", "seconds_to_1pct"]
 THROUGHPUT = ["ensemble_size", "train_samples_per_s", "infer_samples_per_s", "train_gflops", "train_seconds"]
 ASKER = "seed-asker"  # the question's own recipe: the reference the headline compares against
@@ -29,8 +29,8 @@ def pipeline_of(record):
 
 
 def runs_frame(records):
-    """One row per run: pipeline, seed, status, error, metrics, convergence, throughput, device, has_curve; a
-    run that is not ok carries the metrics FAILURE_RULE gives it (its status still says what happened)."""
+    """One row per run: pipeline, seed, status, error, metrics, convergence, throughput, device, has_curve,
+    failure; a failure carries the metrics FAILURE_RULE gives it (its status still says what happened)."""
     frame = load_frame(records)
     prefixes = ("metrics.", "convergence.", "throughput.")
     frame = frame.rename(columns={c: c.split(".", 1)[1] for c in frame.columns if c.startswith(prefixes)})
@@ -48,8 +48,8 @@ def runs_frame(records):
     frame["device"] = frame["device"].fillna(frame["env.device"])
     frame["has_curve"] = [bool(r.get("curve")) for r in records]
     frame["device_type"] = [pipeline_of(r)["device_type"] for r in records]
-    not_ok = frame["status"] != "ok"
-    frame.loc[not_ok, "error"] = frame.loc[not_ok, "error"].fillna("(no message recorded)")
+    frame["failure"] = is_failure(frame)
+    frame.loc[frame["failure"], "error"] = frame.loc[frame["failure"], "error"].fillna("(no message recorded)")
     frame["steps"] = [budget(r) for r in records]
     frame["budget"] = [record_budget(r) for r in records]
     frame["settings_key"] = [settings_key(r) for r in records]
@@ -57,6 +57,14 @@ def runs_frame(records):
     frame["tuned"] = ["tuned" in r["config"] for r in records]
     frame["tuned_settings"] = [tuned_settings(r) for r in records]
     return with_failures_counted(frame)
+
+
+def is_failure(frame):
+    """Per run (a frame with `status` and `nonfinite_share`): it diverged or failed, or it is ok (its training and
+    validation went well, so it can be chosen) but a test prediction is not finite. Records made before
+    `nonfinite_share` have none: an ok one then had every test prediction finite."""
+    share = frame["nonfinite_share"].fillna(0) if "nonfinite_share" in frame else 0
+    return (frame["status"] != "ok") | (share > 0)
 
 
 def validation_of(record):
@@ -134,28 +142,31 @@ def record_budget(record):
     return budget_label(budget(record), lbfgs_iters(record))
 
 
-# How a run that diverged or failed enters means, ranks and paired tests (with_failures_counted).
-FAILURE_RULE = ("A run that diverged or failed counts as a failure, never dropped: the worst relative error of any "
-                "run on its target (at least 1, what predicting 0 scores), the worst R² (at most 0), not solved, and "
-                "an infinite validation error (never chosen).")
+# How a failure enters means, ranks and paired tests (with_failures_counted).
+FAILURE_RULE = ("A run that diverged or failed, or whose test predictions are not finite, counts as a failure, never "
+                "dropped: the worst relative error of any run on its target (at least 1, what predicting 0 scores), "
+                "R² = −inf, not solved. Its status comes from training and validation alone: a run that diverged or "
+                "failed has an infinite validation error (never chosen), while one that failed on its test set only "
+                "keeps its validation error, so a choice made on validation stands and the pipeline chosen is "
+                "charged with the failure.")
 WORST_IS_HIGH = ["median_rel_err", "p90_rel_err", "p99_rel_err", "norm_l1"]
 
 
-def with_failures_counted(runs):
-    """The runs with every not-ok run's metrics set by FAILURE_RULE (the worst over its target's ok runs)."""
+def with_failures_counted(runs, by=("target",)):
+    """The runs (a frame with `status` and the metrics it has) with every failure's (is_failure) metrics set by
+    FAILURE_RULE, the worst taken over the runs that are not failures and share its values of `by`."""
     runs = runs.copy()
-    failed = runs["status"] != "ok"
-    ok = runs[~failed]
-    for target in runs.loc[failed, "target"].unique():
-        rows = failed & (runs["target"] == target)
-        done = ok[ok["target"] == target]
-        for metric in WORST_IS_HIGH:
+    failed = is_failure(runs)
+    for _, group in runs.groupby(list(by), sort=False, dropna=False):
+        rows = group.index[failed[group.index]]
+        done = group[~failed[group.index]]
+        for metric in (m for m in WORST_IS_HIGH if m in runs):
             worst = done[metric].max()
             runs.loc[rows, metric] = max(1.0, worst) if pd.notna(worst) else (np.nan if metric == "norm_l1" else 1.0)
-        worst_r2 = done["r2"].min()
-        runs.loc[rows, "r2"] = min(0.0, worst_r2) if pd.notna(worst_r2) else 0.0
-        runs.loc[rows, ["acc_1pct", "solved"]] = 0.0
-        runs.loc[rows, "val_error"] = np.inf
+        runs.loc[rows, "r2"] = -np.inf
+        runs.loc[rows, [c for c in ("acc_1pct", "solved") if c in runs]] = 0.0
+    if "val_error" in runs:
+        runs.loc[runs["status"] != "ok", "val_error"] = np.inf
     return runs
 
 

@@ -217,7 +217,9 @@ def summary_markdown(runs, heads, broken, condition_headlines=()):
     counts = runs["status"].value_counts()
     devices = sorted(runs["device"].dropna().unique())
     lines = ["# Feature-encoding benchmark: the verdict", "", *verdict_lines(heads, condition_headlines)]
+    test_failures = int((runs["failure"] & (runs["status"] == "ok")).sum())
     lines += ["", f"{len(runs)} runs: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "diverged", "failed"))
+              + (f" ({test_failures} of the ok failed on their test set alone, counted as failures)" if test_failures else "")
               + (f"; every run on CPU ({'; '.join(devices)}), so times are not GPU numbers" if devices and all(
                   is_cpu(d) for d in devices) else f"; devices: {'; '.join(devices)}") + ".", "", RULES]
     if broken:

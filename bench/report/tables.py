@@ -12,18 +12,19 @@ TIE_BREAK = ["encoding", "target_encoding", "model", "settings_key"]  # equal va
 
 def ranking(runs):
     """One row per pipeline and budget, from runs whose failures are counted (frames.FAILURE_RULE):
-    its runs, ok and not-ok counts, the geometric mean over seeds of each error (median relative error with a
+    its runs, ok and not-ok counts (`failed` counts the runs that failed, on training or on their test set
+    alone: frames.is_failure), the geometric mean over seeds of each error (median relative error with a
     95 % interval on log10), mean R², ≤ 1 % share and solved share, the geometric mean validation error, its
     tuned settings; its integer rank within (target, budget) by test error (1 = lowest); `chosen`: the one
     pipeline per (target, budget) with the lowest validation error (the report's only definition of best);
     and a paired comparison with it over their common seeds (factor, p, verdict)."""
     rows = []
     for key, group in runs.groupby(RANKED, sort=False):
-        ok = group[group["status"] == "ok"]
+        ok = group[~group["failure"]]
+        diverged = int((group["status"] == "diverged").sum())
         mean, low, high = geometric_interval(group["median_rel_err"])
-        rows.append({**dict(zip(RANKED, key)), "runs": len(group), "ok": len(ok),
-                     "diverged": int((group["status"] == "diverged").sum()),
-                     "failed": int((group["status"] == "failed").sum()), "median_rel_err": mean, "ci_low": low,
+        rows.append({**dict(zip(RANKED, key)), "runs": len(group), "ok": len(ok), "diverged": diverged,
+                     "failed": len(group) - len(ok) - diverged, "median_rel_err": mean, "ci_low": low,
                      "ci_high": high, **{m: geometric_interval(group[m])[0] for m in ("p90_rel_err", "p99_rel_err")},
                      **{m: group[m].mean() for m in ("r2", "acc_1pct", "solved", "norm_l1")},
                      "val_error": geometric_mean(group["val_error"]),
@@ -42,8 +43,9 @@ def ranking(runs):
 
 
 def by_validation(table):
-    """The rows of `table` with a finite validation error, lowest first (ties: by name, never by test error)."""
-    return table[table["val_error"] < np.inf].sort_values(["val_error", *TIE_BREAK])
+    """The rows of `table` with a finite validation error, lowest first (ties: by name, never by test error; by the
+    TIE_BREAK columns `table` has)."""
+    return table[table["val_error"] < np.inf].sort_values(["val_error", *(c for c in TIE_BREAK if c in table)])
 
 
 def chosen_index(table, by):
@@ -121,9 +123,10 @@ def throughput_table(runs):
 
 
 def not_ok_table(runs):
-    """The runs that diverged or failed, with their error messages."""
+    """The runs that failed (frames.is_failure: diverged, failed, or failed on their test set alone), with their
+    error messages."""
     columns = PIPELINE + ["seed", "status", "error"]
-    return runs.loc[runs["status"] != "ok", columns].sort_values(columns[:5]).reset_index(drop=True)
+    return runs.loc[runs["failure"], columns].sort_values(columns[:5]).reset_index(drop=True)
 
 
 def environment_table(runs):
