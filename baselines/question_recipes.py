@@ -1,4 +1,4 @@
-"""The two systems from the original question, reproduced faithfully (see ../shared/seed/summary-en.md).
+"""The two systems from the original question, reproduced faithfully (see docs/question/summary-en.md).
 
 `seed-asker`: the asker's CustomNet. log(x) -> Linear(n, 16) -> Linear(16, 16) with no activation between
 them -> exp -> Linear(16, 1); loss L1((ŷ − y) / scale) with the target's declared scale (x5/x2 on the seed);

@@ -44,7 +44,7 @@ def main(argv=None):
     parser = cli.Parser(prog="python -m bench.axes", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--axis", required=True, choices=list(AXES), help="the condition to vary")
     parser.add_argument("--dev", metavar="FILE", help="also run every target in this TOML file (1 seed each), e.g. "
-                        "../shared/targets/srsd-dev.toml")
+                        "bench/suites/srsd-dev.toml (the built-in suite srsd-dev)")
     parser.add_argument("--out", default="results/axes", help="results folder (default: results/axes)")
     args = parser.parse_args(argv)
     out = Path(args.out)

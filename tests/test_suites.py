@@ -1,7 +1,6 @@
 """Built-in suites: the SRSD-Feynman transcriptions parse, sample, and match hand-computed values; min_abs_y."""
 
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +11,6 @@ from bench.targets import FLOAT32_TINY, parse_targets
 
 SIZES = {"srsd-easy": 30, "srsd-medium": 40, "srsd-hard": 50}
 SRSD = {suite: load_suite(suite) for suite in SIZES}
-DEV_FILE = Path(__file__).resolve().parents[2] / "shared" / "targets" / "srsd-dev.toml"
 
 # SRSD's constants, written out here so that the checks below do not read them from the suites
 G, c, epsilon_0, h, hbar, alpha_fs = 6.6743e-11, 2.99792458e8, 8.854e-12, 6.626e-34, 1.054571817e-34, 7.2973525693e-3
@@ -64,14 +62,13 @@ def test_formulas_match_hand_computed_values():
         2 * math.pi * 1e9**1.5 / math.sqrt(G * 4e24), rel=1e-14)
 
 
-def test_dev_targets_match_their_suite_transcription():
-    if not DEV_FILE.exists():
-        pytest.skip(f"{DEV_FILE} is not here")
-    dev = parse_targets(DEV_FILE.read_text(), DEV_FILE.name)
+def test_the_dev_suite_holds_fourteen_medium_and_hard_equations_that_match_their_suite_transcription():
+    dev = load_suite("srsd-dev")
+    assert len(dev) == 14
     suites = {name: target for targets in SRSD.values() for name, target in targets.items()}
     for name, old in dev.items():
         new = suites[name]
-        assert f"({new.difficulty} set)" in old.description
+        assert new.difficulty in ("medium", "hard") and f"({new.difficulty} set)" in old.description
         assert [(v.name, float(v.low), float(v.high), v.dist, v.sign) for v in old.variables] == \
                [(v.name, float(v.low), float(v.high), v.dist, v.sign) for v in new.variables], name
         X, y, _ = new.sample(1000, seed=0)
@@ -130,6 +127,6 @@ def test_a_declared_max_rejected_lets_a_mostly_invalid_domain_sample():
 
 def test_seed_suite_and_unknown_suite():
     assert sorted(load_suite("seed")) == ["seed", "seed-coded"]
-    assert set(SUITES) == {"seed", "srsd-easy", "srsd-medium", "srsd-hard"}
+    assert set(SUITES) == {"seed", "srsd-easy", "srsd-medium", "srsd-hard", "srsd-dev"}
     with pytest.raises(UserError, match="unknown suite 'srsd'.*srsd-easy"):
         load_suite("srsd")

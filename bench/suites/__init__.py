@@ -11,6 +11,7 @@ SUITES = {
     "srsd-easy": HERE / "srsd-easy.toml",  # SRSD-Feynman (Matsubara et al., DMLR 2024), 30 equations
     "srsd-medium": HERE / "srsd-medium.toml",  # 40 equations
     "srsd-hard": HERE / "srsd-hard.toml",  # 50 equations
+    "srsd-dev": HERE / "srsd-dev.toml",  # the public development set: 14 equations of the medium and hard sets
 }
 
 
