@@ -39,6 +39,7 @@ def test_a_number_found_in_the_file_its_sentence_or_line_names_is_sourced(page_d
 def test_generated_blocks_code_thresholds_settings_years_and_names_are_no_claims(page_dir):
     text = ("<!-- suite -->\nThe recipe solves 104 of 120 (87%).\n<!-- /suite -->\n"
             "A fit counts when R² > 0.999 or error ≤ 0.01, at 4,000 steps and lr 1e-3, in 2024, on feynman-i-43-43.\n"
+            "Issue 33 (#29) asked for it.\n"
             "`--steps 7777` and\n```\nrun --lr 0.0123\n```\n<!-- a comment with 42.5 -->\n")
     assert claims.unsourced_numbers(text, page_dir, root=page_dir) == []
 

@@ -5,8 +5,8 @@ or docs/ must either sit in a generated block (`<!-- name -->` ... `<!-- /name -
 the records) or be quoted from a file that its own sentence or line names: a relative link such as
 [suite](results/suite/summary.md), or a repository path in code such as `results/environment.md`. The number
 must then be a rounding of a number written in one of those files. A threshold (a number right after >, <, ≥
-or ≤, as in R² > 0.999) is a definition, not a claim; so is code (fenced or inline). Every relative link must
-name a file that exists.
+or ≤, as in R² > 0.999) is a definition, not a claim; so are an issue's number (issue 33, #33) and code (fenced
+or inline). Every relative link must name a file that exists.
 """
 
 import bisect
@@ -25,7 +25,7 @@ NUMBER = re.compile(r"(?<![\w./])(?<![eE][-+])(\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+
 ANY_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?")
 LINK = re.compile(r"\]\(([^)#\s]+)")
 CODE_PATH = re.compile(r"`([\w./-]+\.(?:md|csv|json|toml|txt))`")
-THRESHOLD = re.compile(r"[<>≤≥]\s*$")
+NOT_A_CLAIM = re.compile(r"(?:[<>≤≥]\s*|\bissues?\s+|#)$", re.I)  # a threshold (R² > 0.999), an issue's number
 GENERATED = re.compile(r"<!-- ([\w-]+) -->.*?<!-- /\1 -->", re.S)
 NAME = re.compile(r"\b[A-Za-z_]\w*(?:-\w+)+")  # feynman-i-43-43, seed-coded: names, whatever digits they hold
 NOT_PROSE = [re.compile(r"```.*?```", re.S), re.compile(r"<!--.*?-->", re.S), re.compile(r"`[^`\n]*`"), NAME]
@@ -96,7 +96,7 @@ def unsourced_numbers(text, page_dir, root=ROOT):
         value, half, significant = parse(match.group(1))
         if value == 0 or significant < 2 or (value.is_integer() and 1900 <= value <= 2100):
             continue  # one significant digit (a setting such as 4,000 steps), zero, or a year
-        if THRESHOLD.search(claims[max(match.start() - 3, 0): match.start()]):
+        if NOT_A_CLAIM.search(claims[max(match.start() - 8, 0): match.start()]):
             continue
         around = [text[start:end] for start, end in sentences + lines if start <= match.start() < max(end, start + 1)]
         files = named_files("\n".join(around), page_dir, root)
