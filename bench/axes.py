@@ -40,16 +40,25 @@ def commands(axis, dev_file=None):
     return [(*group, *BASE, *encodings, *levels) for group, axis_levels in groups for levels in ((), axis_levels)]
 
 
+DEFAULT_OUT = "runs/axes"  # a git-ignored folder; the committed axes (results/axes) need --regenerate
+
+
+def parser():
+    p = cli.Parser(prog="python -m bench.axes", description=cli.summary(__doc__))
+    p.add_argument("--axis", required=True, choices=list(AXES), help="the condition to vary: " + "; ".join(
+        f"{name}: {' '.join(levels[0])}" for name, levels in LEVELS.items()) + " (on seed; fewer levels with --dev)")
+    p.add_argument("--dev", metavar="FILE", help="also run every target in this TOML file (1 seed each), e.g. "
+                   "bench/suites/srsd-dev.toml (the built-in suite srsd-dev)")
+    cli.out_arguments(p, DEFAULT_OUT, "results folder: records in <out>/runs, the axes' report beside them")
+    return p
+
+
 def main(argv=None):
-    parser = cli.Parser(prog="python -m bench.axes", description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--axis", required=True, choices=list(AXES), help="the condition to vary")
-    parser.add_argument("--dev", metavar="FILE", help="also run every target in this TOML file (1 seed each), e.g. "
-                        "bench/suites/srsd-dev.toml (the built-in suite srsd-dev)")
-    parser.add_argument("--out", default="results/axes", help="results folder (default: results/axes)")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     out = Path(args.out)
+    cli.check_out(out, args.regenerate)
     ensure_writable(out, "the axes report")
-    todo = [[*command, "--out", str(out)] for command in commands(args.axis, args.dev)]
+    todo = [cli.regenerating([*command, "--out", str(out)]) for command in commands(args.axis, args.dev)]
     parsed = [run.parser().parse_args(argv) for argv in todo]
     for argv, arguments in zip(todo, parsed):
         print(f"python -m bench.run {shlex.join(argv)}", file=sys.stderr)
@@ -59,7 +68,9 @@ def main(argv=None):
         print(f"warning: {runs_dir(out) / name} is not a readable record; left out", file=sys.stderr)
     recorded = {a for a in AXES if any(a == axis_of(r) for r in records)}
     dev = f" --dev {shlex.quote(args.dev)}" if args.dev else ""
-    reproduce = [f"python -m bench.axes --axis {a}{dev} --out {shlex.quote(str(out))}" for a in AXES if a in recorded]
+    regenerate = " --regenerate" if cli.is_committed(out) else ""
+    reproduce = [f"python -m bench.axes --axis {a}{dev} --out {shlex.quote(str(out))}{regenerate}" for a in AXES
+                 if a in recorded]
     written = axes_summary(records, out, reproduce)
     print(f"wrote {len(written)} files to {out}: {', '.join(written)}", file=sys.stderr)
     return 0

@@ -1,5 +1,5 @@
-"""`python -m bench.report`: fill a results folder with a built-in sweep when it holds none (or part) of one,
-then render the report (bench/report/ reads records only).
+"""`python -m bench.report`: render the report from a results folder's records (bench/report/ reads records only);
+with --sweep, first fill the folder with a built-in sweep when it holds none (or part) of one.
 
 A record's key says whether a built-in sweep planned it; a tuned command's runs are claimed by their pipeline,
 seed, budget and search (their settings depend on searches that may not be stored yet). Finished runs are
@@ -120,12 +120,18 @@ def unfinished(sweep, records, out, device="cpu"):
 
 def parser():
     p = cli.Parser(prog="python -m bench.report", description="Tables, plots and summary.md from the run records in "
-                   "<out>/runs; an empty folder first gets the default sweep.")
-    p.add_argument("--out", default="results",
-                   help="results folder: reads <out>/runs, writes summary.md, *.csv, *.png (default: results)")
+                   "<out>/runs (it never retrains what is recorded); with --sweep, a folder without the whole built-in "
+                   "sweep first gets it.")
+    p.add_argument("--out", default="results", metavar="FOLDER",
+                   help="results folder: reads <out>/runs, writes summary.md, *.csv, *.png (default: results, the "
+                        "committed records, re-rendered)")
+    p.add_argument("--sweep", action="store_true",
+                   help=f"first run the built-in sweep into <out>, or finish it there: the {DEFAULT_SWEEP.name} one, "
+                        f"about {DEFAULT_SWEEP.minutes} min on 2 CPU cores with the [sota,sr] extras (finished runs are "
+                        "skipped, so this also resumes it)")
     p.add_argument("--quick", action="store_true",
-                   help=f"when <out> has no records: run the {QUICK_SWEEP.name} sweep (about {QUICK_SWEEP.minutes} "
-                        f"min on 2 CPU cores) instead of the {DEFAULT_SWEEP.name} one (about {DEFAULT_SWEEP.minutes} min)")
+                   help=f"with --sweep: the {QUICK_SWEEP.name} sweep instead (about {QUICK_SWEEP.minutes} min on 2 CPU "
+                        "cores, tuning included)")
     return p
 
 
@@ -140,8 +146,9 @@ def check_out(out):
 
 
 def run_sweep(sweep, out):
-    """Run `sweep` into `out` through bench.run (its finished runs are skipped, so this also resumes it)."""
-    commands = [[*command, "--out", str(out)] for command in sweep.commands]
+    """Run `sweep` into `out` through bench.run (its finished runs are skipped, so this also resumes it); into the
+    committed results only because bench.report, their regeneration command, was asked to (--sweep)."""
+    commands = [cli.regenerating([*command, "--out", str(out)]) for command in sweep.commands]
     print(f"{runs_dir(out)} does not hold the whole {sweep.name} sweep: running it first (about {sweep.minutes} "
           "min on 2 CPU cores from scratch; finished runs are skipped):\n"
           + "\n".join(f"  python -m bench.run {shlex.join(argv)}" for argv in commands), file=sys.stderr)
@@ -152,12 +159,21 @@ def run_sweep(sweep, out):
 def main(argv=None):
     args = parser().parse_args(argv)
     out = Path(args.out)
+    if args.quick and not args.sweep:
+        raise UserError("--quick chooses the sweep that --sweep runs; add --sweep")
+    sweep = QUICK_SWEEP if args.quick else DEFAULT_SWEEP
+    if not args.sweep and not out.is_file() and not any(runs_dir(out).glob("*.json")):  # a mistyped --out, too
+        raise UserError(f"no records in {runs_dir(out)}: check --out, or add --sweep to run the {sweep.name} sweep "
+                        f"there first (about {sweep.minutes} min on 2 CPU cores)")
     check_out(out)
     records, broken = load_records(out)
-    sweep = QUICK_SWEEP if args.quick else DEFAULT_SWEEP
     if not broken and unfinished(sweep, records, out):  # empty, or a built-in sweep that was interrupted
-        run_sweep(sweep, out)
-        records, broken = load_records(out)
+        if args.sweep:
+            run_sweep(sweep, out)
+            records, broken = load_records(out)
+        else:
+            print(f"note: {runs_dir(out)} holds part of the {sweep.name} sweep; add --sweep to finish it",
+                  file=sys.stderr)
     for name in broken:
         print(f"warning: {runs_dir(out) / name} is not a readable record; left out of the report", file=sys.stderr)
     if not records:

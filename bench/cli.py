@@ -2,10 +2,14 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 import torch
 
 from bench.errors import UserError
+
+COMMITTED_RESULTS = Path(__file__).resolve().parents[1] / "results"  # the repository's committed results
+
 
 
 class Parser(argparse.ArgumentParser):
@@ -14,6 +18,44 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         print(f"{self.prog}: error: {message}; see --help", file=sys.stderr)
         sys.exit(2)
+
+
+def summary(doc):
+    """A module docstring's first paragraph as one line: a command's --help description, never cut mid-sentence."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
+def out_arguments(parser, default, what):
+    """--out FOLDER (default `default`, a git-ignored folder under runs/) and --regenerate, which a folder under the
+    repository's committed results/ needs."""
+    parser.add_argument("--out", default=default, metavar="FOLDER",
+                        help=f"{what} (default: {default}; a folder under the repository's results/ needs --regenerate)")
+    parser.add_argument("--regenerate", action="store_true",
+                        help="allow --out to be a folder under the repository's results/: rewrite the committed results")
+
+
+def is_committed(out):
+    """Whether `out` is the repository's results/ folder or a folder inside it."""
+    path = Path(out).resolve()
+    return path == COMMITTED_RESULTS or COMMITTED_RESULTS in path.parents
+
+
+def check_out(out, regenerate):
+    """Refuse, before any work, to write into the committed results unless --regenerate asks for it."""
+    if is_committed(out) and not regenerate:
+        raise UserError(f"--out {out} is inside the repository's committed results/; add --regenerate to rewrite them, "
+                        "or choose another --out (the default writes under runs/)")
+
+
+def regenerating(command):
+    """A recorded command line with --regenerate added where its --out is inside the committed results/ (a command
+    recorded before the flag existed), so that it runs again as written."""
+    command = list(command)
+    outs = [command[i + 1] for i, word in enumerate(command[:-1]) if word == "--out"]
+    outs += [word.split("=", 1)[1] for word in command if word.startswith("--out=")]
+    if outs and is_committed(outs[-1]) and "--regenerate" not in command:
+        command.append("--regenerate")
+    return command
 
 
 def names(text):

@@ -93,7 +93,7 @@ def export(results, name, folder, data=None):
 
 
 def main(argv=None):
-    parser = cli.Parser(prog="python -m bench.export", description=__doc__.strip().splitlines()[0])
+    parser = cli.Parser(prog="python -m bench.export", description=cli.summary(__doc__))
     parser.add_argument("results", metavar="RESULTS", help="a results folder (python -m bench.run --out)")
     parser.add_argument("--target", required=True, metavar="NAME", help="the target whose chosen run to export")
     parser.add_argument("--to", required=True, metavar="DIR", help="the folder to write model.safetensors and "

@@ -160,7 +160,7 @@ def markdown(diagnosis):
 
 
 def main(argv=None):
-    parser = cli.Parser(prog="python -m bench.inspect", description=__doc__.strip().splitlines()[0])
+    parser = cli.Parser(prog="python -m bench.inspect", description=cli.summary(__doc__))
     cli.data_arguments(parser, required=True)
     args = parser.parse_args(argv)
     table = load_table(args.data, args.target, args.features, args.drop_missing, args.split_column)

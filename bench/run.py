@@ -9,7 +9,7 @@ import time
 from dataclasses import fields
 
 from bench import cli
-from bench.conditions import NOISE_KINDS, grid, parse_axis
+from bench.conditions import MIN_VAL_ROWS, NOISE_KINDS, grid, parse_axis
 from bench.encodings import DEFAULT_INPUT_ENCODINGS, INPUT_ENCODINGS, TARGET_ENCODINGS
 from bench.errors import UserError
 from bench.records import prepare_out
@@ -22,12 +22,14 @@ from bench.targets import load_targets
 from bench.train import TrainConfig
 from bench.tune import tuned_cells
 
+DEFAULT_OUT = "runs/sweep"
+
 
 def parser():
-    p = cli.Parser(prog="python -m bench.run", description=__doc__.strip().splitlines()[0])
+    p = cli.Parser(prog="python -m bench.run", description=cli.summary(__doc__))
     p.add_argument("--targets", type=cli.names, help="comma-separated target names (default: all)")
     p.add_argument("--targets-file", action="append", default=[], metavar="FILE",
-                   help="a TOML file of your own targets (repeatable)")
+                   help="a TOML file of your own targets; repeat the flag for several files")
     p.add_argument("--encodings", type=cli.names, default=DEFAULT_INPUT_ENCODINGS,
                    help=f"input encodings; join with '+' to compose (default: {','.join(DEFAULT_INPUT_ENCODINGS)})")
     p.add_argument("--target-encodings", type=cli.names, default=list(TARGET_ENCODINGS),
@@ -52,7 +54,9 @@ def parser():
                    help="with --tune: run only the K pipelines per target and model with the best validation error")
     axes = p.add_argument_group("data conditions (each takes a comma-separated list: one run per combination)")
     axes.add_argument("--train-rows", metavar="N[,N...]",
-                      help="rows the model sees: the first N of the training pool (a fifth as many validation rows)")
+                      help="rows the model sees: the first N of the training pool, with a quarter as many "
+                           f"validation rows (N // 4, at least {MIN_VAL_ROWS}, at most val_size, "
+                           f"{TrainConfig.val_size:,} by default)")
     axes.add_argument("--noise", metavar="LEVEL[,...]", help="noise on the training and validation targets, e.g. "
                       "0,0.001,0.01,0.1 (the test targets stay exact)")
     axes.add_argument("--noise-kind", metavar="KIND[,...]", default="rms",
@@ -67,7 +71,7 @@ def parser():
     cli.data_arguments(data)
     data.add_argument("--products", type=cli.names, metavar="F,G", help="with --data: products of feature columns "
                       "for the product encoding, e.g. x3*x4")
-    p.add_argument("--out", default="results", help="results folder (default: results)")
+    cli.out_arguments(p, DEFAULT_OUT, "results folder: records go to <out>/runs")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
@@ -206,6 +210,7 @@ def sweep(args, quiet=False, command=None):
     for what, why in left_out.items():
         print(f"note: skipping {what}: {why}", file=sys.stderr)
     space = tuning_space(args)
+    cli.check_out(args.out, args.regenerate)
     check_memory(cells, device, args.jobs, remote=args.scheduler is not None)
     prepare_out(args.out)
     workers = backend(args.jobs, args.scheduler)

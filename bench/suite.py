@@ -40,7 +40,8 @@ from bench.sweep import backend, execute, pending, plan
 from bench.targets import load_targets
 from bench.train import TrainConfig
 
-DEFAULT_OUT = "results/suite"
+DEFAULT_OUT = "runs/suite"  # a git-ignored folder; the committed suite (COMMITTED_OUT) needs --regenerate
+COMMITTED_OUT = "results/suite"  # its report also rewrites the README's suite sentence
 RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh")]  # the candidates the recipe polishes
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
 # recipe's candidates, all at one budget.
@@ -77,14 +78,20 @@ BUDGETS = {
 
 
 def parser():
-    p = cli.Parser(prog="python -m bench.suite", description=__doc__.strip().splitlines()[0])
+    p = cli.Parser(prog="python -m bench.suite", description=cli.summary(__doc__))
     p.add_argument("suites", nargs="*", metavar="NAME", help=f"built-in suites: {', '.join(SUITES)}")
-    p.add_argument("--targets-file", action="append", default=[], metavar="FILE", help="a TOML file of your own targets")
+    p.add_argument("--targets-file", action="append", default=[], metavar="FILE",
+                   help="a TOML file of your own targets; repeat the flag for several files")
     p.add_argument("--targets", type=cli.names, help="only these targets (comma-separated)")
-    p.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default: {DEFAULT_OUT}; there the README's "
-                   "suite sentence is rewritten too)")
+    cli.out_arguments(p, DEFAULT_OUT, f"results folder (with --out {COMMITTED_OUT} --regenerate, the README's suite "
+                      "sentence is rewritten too)")
     p.add_argument("--seeds", type=cli.positive_int, default=1, help="seeds 0..N-1 per equation (default: 1)")
-    p.add_argument("--budget", choices=list(BUDGETS), default="default", help="quick or default (default: default)")
+    p.add_argument("--budget", choices=list(BUDGETS), default="default",
+                   help="what each equation gets (default: default): " + "; ".join(
+                       f"{name}: {b.steps:,} Adam steps per mlp run, {b.lbfgs_iters:,} L-BFGS iterations per recipe "
+                       f"candidate and {b.finalist_lbfgs_iters:,} for its finalist, {b.train_size:,} training, "
+                       f"{b.val_size:,} validation and {b.test_size:,} test rows, {b.trees:,} LightGBM trees, "
+                       f"{b.signomial_steps:,} signomial steps" for name, b in BUDGETS.items()))
     p.add_argument("--targets-per-job", type=cli.positive_int, default=24, metavar="K",
                    help="at most K equations' mlp runs train as one ensemble, spread evenly over the --jobs workers "
                    "(default: 24; 1: one equation at a time)")
@@ -176,6 +183,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.jobs > 1 and args.scheduler:
         raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
+    cli.check_out(args.out, args.regenerate)
     chosen = suite_targets(args)
     for target, _, _ in chosen.values():
         target.check()
@@ -205,7 +213,7 @@ def main(argv=None):
     print(f"suite ran in {seconds:.0f} s", file=sys.stderr)
     if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
         log_wall_time(Path(args.out), command, ran, seconds)
-    front_page = Path(args.out).resolve() == (README.parent / DEFAULT_OUT).resolve()  # the committed results
+    front_page = Path(args.out).resolve() == (README.parent / COMMITTED_OUT).resolve()  # the committed results
     keys = set().union(*planned.values())
     records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS])

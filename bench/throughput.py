@@ -47,7 +47,7 @@ INPUTS = 5  # the seed equation's inputs
 
 
 def parser():
-    p = cli.Parser(prog="python -m bench.throughput", description=__doc__.strip().splitlines()[0])
+    p = cli.Parser(prog="python -m bench.throughput", description=cli.summary(__doc__))
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--members", type=cli.positive_int, default=16, help="models M in the ensemble (default: 16)")
     p.add_argument("--steps", type=cli.positive_int, default=10, help="steps per model per round (default: 10)")
@@ -63,7 +63,8 @@ def parser():
     p.add_argument("--equations", type=cli.positive_int, metavar="K",
                    help="time a suite's first stage (bench.suite, quick budget) on the first K SRSD-easy equations instead: "
                         "batched across equations against one equation at a time, in equations per hour (suite-<device>.csv)")
-    p.add_argument("--out", default="results", help="folder for throughput-<device>.csv (default: results)")
+    cli.out_arguments(p, "runs/throughput", "folder for throughput-<device>.csv (tuning-<device>.csv with --tuning, "
+                      "suite-<device>.csv with --equations)")
     return p
 
 
@@ -184,6 +185,7 @@ def show(rows):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    cli.check_out(args.out, args.regenerate)
     torch.set_num_threads(args.threads)
     device = cli.resolve_device(args.device)
     if args.equations:

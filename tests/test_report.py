@@ -292,7 +292,7 @@ def test_an_out_path_that_is_a_file_is_one_line_and_exit_2(tmp_path, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
+def test_an_empty_folder_asked_to_sweep_runs_the_quick_sweep_first(tmp_path, monkeypatch):
     seen = {}
 
     def fake_sweep(args, quiet=False, command=None):
@@ -304,7 +304,7 @@ def test_an_empty_folder_runs_the_quick_sweep_first(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builtin, "run", fake_sweep)
     monkeypatch.setattr(builtin, "write_report", lambda records, broken, out: seen.update(records=records) or [])
-    assert builtin.main(["--out", str(tmp_path / "new"), "--quick"]) == 0
+    assert builtin.main(["--out", str(tmp_path / "new"), "--sweep", "--quick"]) == 0
     commands = sweeps.QUICK_SWEEP.commands
     assert [args.steps for args in seen["args"]] == [int(c[c.index("--steps") + 1]) if "--steps" in c else None
                                                      for c in commands]

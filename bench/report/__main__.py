@@ -1,4 +1,4 @@
-"""python -m bench.report (bench/builtin.py: a built-in sweep first when the folder holds none, then the report)."""
+"""python -m bench.report (bench/builtin.py: the report, after a built-in sweep when --sweep asks for one)."""
 
 import sys
 

@@ -4,6 +4,8 @@ made a folder's records, as each record names its own (`command`)."""
 import shlex
 from dataclasses import dataclass
 
+from bench import cli
+
 
 @dataclass(frozen=True)
 class Sweep:
@@ -54,7 +56,7 @@ QUICK_SWEEP = Sweep("quick", (
 
 
 def without_out(command):
-    """A recorded command's bench.run arguments without `python -m bench.run` and without its --out."""
+    """A recorded command's bench.run arguments without `python -m bench.run`, its --out and --regenerate."""
     words = list(command[3:]) if list(command[:3]) == ["python", "-m", "bench.run"] else list(command)
     kept, skip = [], False
     for word in words:
@@ -62,7 +64,7 @@ def without_out(command):
             skip = False
         elif word == "--out":
             skip = True
-        elif not word.startswith("--out="):
+        elif not word.startswith("--out=") and word != "--regenerate":
             kept.append(word)
     return tuple(kept)
 
@@ -86,11 +88,13 @@ def reproduction(records, out):
     sweep = next((s for s in (DEFAULT_SWEEP, QUICK_SWEEP) if made and made == set(s.commands)), None)
     if sweep is not None:  # in the sweep's own order
         commands = [["python", "-m", "bench.run", *command, "--out", str(out)] for command in sweep.commands]
+    commands = [cli.regenerating(c) for c in commands]  # into the committed results/ only when asked
     lines = ["```", *(shlex.join(c) for c in commands), f"python -m bench.report --out {shlex.quote(str(out))}", "```", ""]
     if sweep is not None:
         flag = " --quick" if sweep is QUICK_SWEEP else ""
-        lines.append(f"These are the {sweep.name} sweep's commands: `python -m bench.report{flag}` runs them when the "
-                     "results folder has no records (finished runs are skipped, so it also resumes them).")
+        lines.append(f"These are the {sweep.name} sweep's commands: `python -m bench.report --sweep{flag} --out FOLDER` "
+                     f"runs them into a new folder, about {sweep.minutes} min on 2 CPU cores (finished runs are skipped, "
+                     "so it also resumes them).")
     if unnamed:
         lines.append(f"{unnamed} of the {len(records)} records were made before records kept their command; see the "
                      "config in each.")
