@@ -55,6 +55,12 @@ class Table:
     path: str
     dropped: int = 0  # rows dropped for missing values (drop_missing)
     groups: np.ndarray | None = None  # the split column's values
+    ignored: tuple = ()  # columns left out of the default features because they hold no number
+
+    def ignored_note(self):
+        """A note naming the columns left out of the default features, or None."""
+        return None if not self.ignored else (f"note: {self.path}: left out column(s) {', '.join(self.ignored)}, which "
+                                              "hold no number (name them in --features to see why they cannot be read)")
 
     def split(self, seed, val_share=0.15, test_share=0.15):
         """(train, val, test) sorted row indices, deterministic from `seed` and the file's hash. UserError when a
@@ -138,7 +144,8 @@ def load_table(path, target, features=None, drop_missing=False, split_column=Non
             fix = "nothing to learn; choose another --target" if name == target else "leave it out with --features"
             raise UserError(f"{path}: {what} is constant ({values[0, column]:g} in every row): {fix}")
     groups = None if split_column is None else frame[split_column].to_numpy()[keep]
-    table = Table(values[:, :-1], values[:, -1], names, target, sha256, str(path), int((~keep).sum()), groups)
+    ignored = () if features is not None else tuple(c for c in frame.columns if c not in (*names, target, split_column))
+    table = Table(values[:, :-1], values[:, -1], names, target, sha256, str(path), int((~keep).sum()), groups, ignored)
     table.split(0)  # enough rows for each split (for groups: as seed 0 deals them)
     return table
 

@@ -75,7 +75,7 @@ class Job:
 def plan(targets, encodings, target_encodings, models, seeds, config, train_size=None, device="cpu",
          conditions=CLEAN):
     """Every valid cell of the grid (each target under each of `conditions`), and a note for each kind of cell
-    that was left out and why."""
+    that was left out and why. `seeds` is a count (seeds 0..N-1) or the seeds themselves."""
     for encoding in encodings:
         check_input_encoding(encoding)
     for model_name in models:
@@ -109,7 +109,8 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
                     settings = model.settings(config, train_size)
                     target.conditions.check_pool(settings.get("train_size"), f"{model_name}'s")
                     cells += [Cell(target, encoding, target_encoding, model_name, seed, settings,
-                                   torch.device(device).type) for seed in range(seeds)]
+                                   torch.device(device).type)
+                              for seed in (range(seeds) if isinstance(seeds, int) else seeds)]
     return cells, skipped
 
 
