@@ -53,18 +53,20 @@ def profile(matrix, epsilons=PROFILE_EPSILONS):
                          for j, column in enumerate(matrix.columns)}, index=epsilons)
 
 
-def plot_profile(matrix, path):
-    """The precision profile of `matrix` (see profile) as a figure at `path`: one line per pipeline, ε on a log
-    axis, the tiers marked."""
+def plot_profile(matrix, path, highlight=None):
+    """The precision profile of `matrix` (see profile) as a figure at `path`: one line per pipeline (`highlight`
+    in black, thicker), ε on a log axis, the tiers marked."""
     shares = profile(matrix)
-    figure, axis = plt.subplots(figsize=(8, 4.5))
-    for column in shares.columns:
-        axis.step(shares.index, shares[column], where="post", label=column)
+    colours = plt.get_cmap("tab20").colors
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    for i, column in enumerate(shares.columns):
+        axis.step(shares.index, shares[column], where="post", label=column,
+                  **({"color": "black", "linewidth": 2.2} if column == highlight else {"color": colours[i % 20]}))
     for epsilon in TIERS:
         axis.axvline(epsilon, color="grey", linewidth=0.6, linestyle=":")
     axis.set(xscale="log", xlabel="ε (test median relative error)", ylabel="share of equations at or below ε",
              ylim=(0, 1.02), title="Precision profile")
-    axis.legend(fontsize=7, loc="upper left")
+    axis.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     figure.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
 

@@ -1,12 +1,15 @@
-"""A suite's verdicts (python -m bench.suite): per-equation table, solve rates with 95 % intervals, wins, a
-performance profile, a critical-difference diagram and the published solve rates of symbolic regression.
+"""A suite's verdicts (python -m bench.suite): a leaderboard of methods, per-equation table, solve rates and
+precision tiers with intervals over equations, wins, performance and precision profiles, a critical-difference
+diagram and published symbolic-regression rates.
 
-A run that diverged or failed counts as a failure: not solved, error +inf (it ranks last), never left out.
+Every choice is made on validation. The recipe keeps, per equation and seed, the run with the lowest validation
+error among its own runs (references, signomial, candidates, finalist; never the fixed reference nor another
+method). A run that diverged or failed, or whose test predictions are not finite, counts as a failure of its
+pipeline: not solved, error +inf (it ranks last), never left out, never swapped for the next run.
 """
 
 import contextlib
 import io
-from pathlib import Path
 
 import matplotlib
 
@@ -15,15 +18,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sympy  # noqa: E402
-from scipy.stats import binomtest  # noqa: E402
 
 from bench.metrics import SOLVED_R2  # noqa: E402
-from bench.report.frames import FLOAT_FORMAT, require_validation, validation_of  # noqa: E402
+from bench.report.frames import FLOAT_FORMAT, is_failure, require_validation, validation_of  # noqa: E402
 from bench.report.frontpage import write_block  # noqa: E402
-from bench.report.markdown import markdown_table  # noqa: E402
+from bench.report.leaderboard import RECIPE_LABEL, RECIPE_ROLES, best_fixed_pipeline, leaderboard, place_sentence  # noqa: E402
+from bench.report.precision import plot_profile, tier_table  # noqa: E402
+from bench.report.rates import per_seed, per_seed_text, rate_over_equations  # noqa: E402
+from bench.report.suite_summary import SummaryParts, summary_markdown  # noqa: E402
 
-PUBLISHED = Path(__file__).with_name("published_srbench.csv")
-RECIPE_LABEL = "recipe (chosen on validation)"
+# A run's role in the suite, from the stage that made it (the run keys bench.suite passes).
+ROLES = ("reference", "candidate", "finalist", "fixed reference", "other method")
+SHOWN_ROLE = {"candidate": "candidate ", "finalist": "finalist "}  # prefixed to the pipeline: never a reference
 
 
 def pipeline_label(record):
@@ -33,54 +39,101 @@ def pipeline_label(record):
         f" + {polished:,} L-BFGS" if polished else "")
 
 
-def per_equation(records, chosen, finalists=frozenset()):
-    """One row per (target, pipeline, seed) of the suite's targets; `chosen` marks the recipe's run per (target,
-    seed): of all the equation's runs (references, the signomial, the polished candidates, the finalist), the
-    one with the lowest validation error; `finalist` marks the runs whose keys are in `finalists` (each
-    continues the candidate that validated best on its equation)."""
+def roles(key, keys):
+    """A run's roles: each set of `keys` (role → run keys) that holds it, or 'reference' (a run can be a finalist
+    and the fixed reference at once: the same configuration)."""
+    return [role for role in ROLES if key in keys.get(role, ())] or ["reference"]
+
+
+def per_equation(records, chosen, finalists=frozenset(), candidates=frozenset(), fixed_reference=frozenset(),
+                 other_methods=frozenset()):
+    """One row per (target, pipeline, seed) of the suite's targets, `role` saying which stage made it (run keys:
+    `finalists`, `candidates`, `fixed_reference`, `other_methods`; any other run is a reference); a run in two
+    roles has a row in each. `chosen` marks the recipe's run per (target, seed): of the runs in RECIPE_ROLES, the
+    one with the lowest validation error (ties: by name), whatever its test predictions. `symbolic_solution`:
+    the record's symbolic check (True or False) for a model that returns a formula (False for its failed runs),
+    None for a model that returns none."""
     records = [r for r in records if r["target"] in chosen]
     require_validation(records)
+    keys = {"finalist": finalists, "candidate": candidates, "fixed reference": fixed_reference,
+            "other method": other_methods}
+    formula_models = {r["model"] for r in records if "symbolic_solution" in (r.get("details") or {})}
     rows = []
     for r in records:
         _, suite, difficulty = chosen[r["target"]]
-        ok = r["status"] == "ok"
-        rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty, "pipeline": pipeline_label(r),
-                     "seed": r["seed"], "status": r["status"], "chosen": False,
-                     "finalist": r["key"] in finalists,
-                     "r2": r["metrics"]["r2"] if ok else -np.inf,
-                     "median_rel_err": r["metrics"]["median_rel_err"] if ok else np.inf,
-                     "val_error": validation_of(r) if ok else np.inf,
-                     "seconds": r["job_seconds"] / r["job_size"]})
+        metrics = r.get("metrics") or {}
+        symbolic = (r.get("details") or {}).get("symbolic_solution") if r["model"] in formula_models else None
+        for role in roles(r["key"], keys):
+            rows.append({"target": r["target"], "suite": suite, "difficulty": difficulty,
+                         "pipeline": SHOWN_ROLE.get(role, "") + pipeline_label(r), "model": r["model"], "role": role,
+                         "seed": r["seed"], "key": r["key"], "status": r["status"], "chosen": False,
+                         "finalist": role == "finalist", "r2": metrics.get("r2", np.nan),
+                         "median_rel_err": metrics.get("median_rel_err", np.nan),
+                         "nonfinite_share": metrics.get("nonfinite_share", np.nan),
+                         "val_error": validation_of(r) if r["status"] == "ok" else np.inf,
+                         "symbolic_solution": None if symbolic is None else bool(symbolic),
+                         "seconds": r["job_seconds"] / r["job_size"], "device": r["env"]["device"]})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
+    failed = is_failure(frame)  # charged to its pipeline, whatever its validation error (a choice made on it stands)
+    frame.loc[failed, ["r2", "median_rel_err"]] = [-np.inf, np.inf]
+    formula = frame["model"].isin(formula_models)
+    frame["symbolic_solution"] = frame["symbolic_solution"].astype(object)
+    frame.loc[failed & formula, "symbolic_solution"] = False
     frame = frame.sort_values(["suite", "target", "pipeline", "seed"]).reset_index(drop=True)
-    kept = frame.sort_values(["val_error", "pipeline"]).groupby(["target", "seed"]).head(1).index  # ties: by name
+    eligible = frame[frame["role"].isin(RECIPE_ROLES)]
+    kept = eligible.sort_values(["val_error", "pipeline"]).groupby(["target", "seed"]).head(1).index  # ties: by name
     frame.loc[kept, "chosen"] = True
     return frame
 
 
 def with_recipe(frame):
     """`frame` plus the recipe's chosen runs as a pipeline of their own."""
-    return pd.concat([frame, frame[frame["chosen"]].assign(pipeline=RECIPE_LABEL, finalist=False)], ignore_index=True)
+    recipe = frame[frame["chosen"]].assign(pipeline=RECIPE_LABEL, role="recipe", finalist=False)
+    return pd.concat([frame, recipe], ignore_index=True)
 
 
-def solve_rates(frame):
-    """Per pipeline (and per difficulty): equations solved (R² > 0.999) of those run, with a Wilson 95 % interval;
-    the pipelines run on every equation come first (a finalist's pipeline ran only where it was chosen)."""
-    rows = []
-    labelled = frame[frame["difficulty"].fillna("") != ""]  # targets without a difficulty count in "all" only
-    for (pipeline, difficulty), group in [*((k + ("all",), g) for k, g in frame.groupby(["pipeline"])),
-                                          *labelled.groupby(["pipeline", "difficulty"])]:
-        solved, n = int((group["r2"] > SOLVED_R2).sum()), len(group)
-        low, high = binomtest(solved, n).proportion_ci(method="wilson")
-        rows.append({"pipeline": pipeline, "difficulty": difficulty, "solved": solved, "runs": n,
-                     "rate": solved / n, "ci_low": low, "ci_high": high})
-    table = pd.DataFrame(rows)
-    overall = table[table["difficulty"] == "all"]  # pipelines run on every equation first, then by rate
+def by_difficulty(frame):
+    """[(pipeline, difficulty, rows)]: each pipeline over all its equations ('all'), then per difficulty (targets
+    without a difficulty count in 'all' only)."""
+    labelled = frame[frame["difficulty"].fillna("") != ""]
+    return [*((p, "all", g) for p, g in frame.groupby("pipeline")),
+            *((p, d, g) for (p, d), g in labelled.groupby(["pipeline", "difficulty"]))]
+
+
+def pipeline_order(table):
+    """The table sorted: 'all' first, then the difficulties; within each, the pipelines run on the most equations
+    first, then by rate."""
+    overall = table[table["difficulty"] == "all"]
     order = overall.sort_values(["runs", "rate"], ascending=False)["pipeline"].tolist()
     return table.sort_values(["difficulty", "pipeline"], key=lambda c: c.map(order.index) if c.name == "pipeline"
                              else c.map(lambda d: (d != "all", d))).reset_index(drop=True)
+
+
+def solve_rates(frame):
+    """Per pipeline (and per difficulty): runs solved (R² > 0.999) of those run, the rate over equations with its
+    95 % interval (bench.report.rates: Wilson with one seed, a bootstrap over equations with several), and the
+    count per seed; the pipelines run on every equation come first (a finalist's ran only where it was picked)."""
+    rows = []
+    for pipeline, difficulty, group in by_difficulty(frame):
+        solved = group["r2"] > SOLVED_R2
+        rate = rate_over_equations(solved, group["target"])
+        rows.append({"pipeline": pipeline, "difficulty": difficulty, "solved": rate["hits"], "runs": rate["runs"],
+                     "equations": rate["equations"], "rate": rate["rate"], "ci_low": rate["ci_low"],
+                     "ci_high": rate["ci_high"], "interval": rate["interval"],
+                     "per_seed": per_seed_text(per_seed(solved, group["seed"]))})
+    return pipeline_order(pd.DataFrame(rows))
+
+
+def precision_tiers(frame):
+    """Per pipeline (and per difficulty) and tier (bench.report.precision.TIERS): the rate over equations whose
+    test median relative error is at or below it."""
+    parts = [tier_table(group.assign(difficulty=difficulty), ["pipeline", "difficulty"], "target")
+             for pipeline, difficulty, group in by_difficulty(frame)]
+    table = pd.concat(parts, ignore_index=True)
+    order = solve_rates(frame)[["pipeline", "difficulty"]].drop_duplicates()
+    return order.merge(table, on=["pipeline", "difficulty"], how="left")
 
 
 def error_matrix(frame):
@@ -88,8 +141,8 @@ def error_matrix(frame):
     median relative error, +inf for a failure. Pipelines run on some equations only (the signomial) and the
     finalists (picked per equation on validation, so not one fixed pipeline even where one encoding was picked
     everywhere) are left out: they are in the solve rates, over the equations they ran on."""
-    matrix = frame[~frame["finalist"]].pivot_table(index=["target", "seed"], columns="pipeline",
-                                                   values="median_rel_err", aggfunc="first")
+    matrix = frame[frame["role"] != "finalist"].pivot_table(index=["target", "seed"], columns="pipeline",
+                                                             values="median_rel_err", aggfunc="first")
     return matrix.loc[:, matrix.notna().all()]
 
 
@@ -134,65 +187,85 @@ def critical_difference(matrix, path):
             + f"; critical difference {result.cd:.2f}.")
 
 
-def headline(rates, frame, device):
-    """One sentence: the recipe's solve rate overall and per difficulty, the best reference's, the budget."""
-    recipe = rates[rates["pipeline"] == RECIPE_LABEL].set_index("difficulty")
-    overall = recipe.loc["all"]
-    parts = [f"{difficulty} {row.solved}/{row.runs}" for difficulty, row in recipe.drop(index="all").iterrows()]
-    picked = set(frame.loc[frame["finalist"], "pipeline"]) | {RECIPE_LABEL}  # chosen per equation: no reference
-    others = rates[(rates["difficulty"] == "all") & ~rates["pipeline"].isin(picked)
-                   & (rates["runs"] == overall["runs"])].sort_values("rate", ascending=False)
-    best = others.iloc[0] if not others.empty else None
+def joined(items):
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def rate_phrase(rows, hits, details=()):
+    """'**105 of 120** (88%, 95 % interval 80% to 92%; `details`...)' for one seed; with several, the count per
+    seed and the mean with its interval over equations."""
+    rate = rate_over_equations(hits, rows["target"])
+    counts = per_seed(hits, rows["seed"])
+    interval = f"{rate['ci_low']:.0%} to {rate['ci_high']:.0%}"
+    extra = f"; {', '.join(details)}" if details else ""
+    if len(counts) == 1:
+        return f"**{rate['hits']} of {rate['runs']}** ({rate['rate']:.0%}, 95 % interval {interval}{extra})"
+    return (f"**{joined(hit for hit, _ in counts.values())} of {rate['equations']}** on seeds {joined(counts)} "
+            f"(mean {rate['rate']:.0%}, 95 % interval over equations {interval}{extra})")
+
+
+def short_phrase(rows, hits):
+    """'87 (72%)' for one seed, 'a mean 72%' over several."""
+    rate = rate_over_equations(hits, rows["target"])
+    return (f"{rate['hits']} ({rate['rate']:.0%})" if rate["runs"] == rate["equations"]
+            else f"a mean {rate['rate']:.0%}")
+
+
+def headline(everything, frame, device, best_fixed=None, how=""):
+    """One sentence: the recipe's R² > 0.999 and ≤ 1e-5 counts (per seed and their mean where there are several),
+    per difficulty, and the same for its best single fixed pipeline (`best_fixed`, picked as `how` says)."""
+    recipe = everything[everything["pipeline"] == RECIPE_LABEL]
+    labelled = recipe[recipe["difficulty"].fillna("") != ""]
+    one_seed = recipe["seed"].nunique() == 1
+    parts = [f"{difficulty} {(g['r2'] > SOLVED_R2).sum()}/{len(g)}" if one_seed else
+             f"{difficulty} {(g['r2'] > SOLVED_R2).mean():.0%}" for difficulty, g in labelled.groupby("difficulty")]
     suites = ", ".join(sorted(frame["suite"].unique()))
-    return (f"On {suites} ({frame['target'].nunique()} equations, {frame['seed'].nunique()} seed(s), {device}), the "
-            f"recommended recipe reaches R² > 0.999 on **{overall['solved']} of {overall['runs']}** ({overall['rate']:.0%}, "
-            f"95 % interval {overall['ci_low']:.0%} to {overall['ci_high']:.0%}" + (f"; {', '.join(parts)}" if parts else "")
-            + ")" + (f"; the best single reference pipeline, {best['pipeline']}, on {best['solved']} "
-                     f"({best['rate']:.0%})" if best is not None else "") + ".")
+    sentence = (f"On {suites} ({frame['target'].nunique()} equations, {frame['seed'].nunique()} seed(s), {device}), "
+                f"the recommended recipe reaches R² > 0.999 on {rate_phrase(recipe, recipe['r2'] > SOLVED_R2, parts)}"
+                " and a median relative error ≤ 1e-5 on "
+                + rate_phrase(recipe, recipe["median_rel_err"] <= 1e-5))
+    if best_fixed is not None:
+        fixed = everything[everything["pipeline"] == best_fixed].drop_duplicates(["target", "seed"])
+        sentence += (f"; {how}, {best_fixed}, reaches R² > 0.999 on {short_phrase(fixed, fixed['r2'] > SOLVED_R2)}"
+                     f" and ≤ 1e-5 on {short_phrase(fixed, fixed['median_rel_err'] <= 1e-5)}")
+    return sentence + "."
 
 
-def write_suite_report(records, chosen, out, front_page=False, finalists=frozenset()):
-    """per_equation.csv, solve_rates.csv, summary.md and the figures in `out` (and, with `front_page`, the
-    README's `suite` block), `finalists` being the keys of the finalists' runs; returns the names written."""
-    frame = per_equation(records, chosen, finalists)
+def write_suite_report(records, chosen, out, front_page=False, finalists=frozenset(), candidates=frozenset(),
+                       fixed_reference=frozenset(), other_methods=frozenset()):
+    """per_equation.csv, solve_rates.csv, precision_tiers.csv, leaderboard.csv, summary.md and the figures in
+    `out` (and, with `front_page`, the README's `suite` block). The run keys say each run's role: `finalists`,
+    the recipe's `candidates`, the `fixed_reference` (one pipeline polished as long as a finalist, on every
+    equation) and `other_methods` (compared, never chosen by the recipe: Operon, KAN, ...); returns the names
+    written."""
+    frame = per_equation(records, chosen, finalists, candidates, fixed_reference, other_methods)
     if frame.empty:
         return []
-    frame.to_csv(out / "per_equation.csv", index=False, float_format=FLOAT_FORMAT)
+    frame.assign(symbolic_solution=frame["symbolic_solution"].map({True: "true", False: "false"})).to_csv(
+        out / "per_equation.csv", index=False, float_format=FLOAT_FORMAT)
     everything = with_recipe(frame)
-    rates = solve_rates(everything)
-    rates.to_csv(out / "solve_rates.csv", index=False, float_format=FLOAT_FORMAT)
+    rates, tiers = solve_rates(everything), precision_tiers(everything)
+    best_fixed, how = best_fixed_pipeline(frame)
+    board = leaderboard(everything, frame, best_fixed)
+    for name, table in (("solve_rates", rates), ("precision_tiers", tiers), ("leaderboard", board)):
+        table.to_csv(out / f"{name}.csv", index=False, float_format=FLOAT_FORMAT)
     matrix = error_matrix(everything)
     performance_profile(matrix, out / "performance_profile.png")
+    plot_profile(matrix, out / "precision_profile.png", highlight=RECIPE_LABEL)
     cd = critical_difference(matrix, out / "critical_difference.png")
-    won = wins(matrix)
     devices = sorted({r["env"]["device"] for r in records if r["target"] in chosen})
-    sentence = headline(rates, frame, "; ".join(devices))
-    spent = wall_time(out)
+    sentence = headline(everything, frame, "; ".join(devices), best_fixed, how)
+    place, spent = place_sentence(board), wall_time(out)
     if front_page:
-        write_block("suite", sentence + spent + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
-    failed = failures(frame, chosen)
-    lines = ["# Suite results", "", sentence + " A run that diverged or failed counts as unsolved." + spent
-             + (" ([`wall_times.csv`](wall_times.csv))" if spent else ""), "",
-             "## Solve rate (R² > 0.999) per pipeline", "",
-             markdown_table(rates.assign(rate=rates["rate"].map("{:.0%}".format),
-                                         interval=[f"{lo:.0%} to {hi:.0%}" for lo, hi in zip(rates["ci_low"], rates["ci_high"])])
-                            [["pipeline", "difficulty", "solved", "runs", "rate", "interval"]]), "",
-             "## Wins (lowest test error per equation, among the pipelines run on every equation)", "",
-             markdown_table(pd.DataFrame([{"pipeline": p, "wins": len(t), "equations": ", ".join(t)}
-                                          for p, t in sorted(won.items(), key=lambda kv: -len(kv[1]))])), "",
-             "## Ranks", "", cd, "", "![critical difference](critical_difference.png)" if "Friedman test p" in cd else "",
-             "", "## Performance profile", "", "![performance profile](performance_profile.png)", "",
-             "## Where the recipe fails", "",
-             markdown_table(failed) if not failed.empty else "It solves every equation.", "",
-             "## Published symbolic-regression solve rates (for scale; other data, other budgets)", "",
-             markdown_table(pd.read_csv(PUBLISHED)), "",
-             "SRBench's accuracy criterion is ours (R² > 0.999 on held-out data); its symbolic solution rate is a "
-             "different metric (the model is the formula, up to a constant), not comparable with R² rates.", "",
-             "Per equation and pipeline: [`per_equation.csv`](per_equation.csv); solve rates: "
-             "[`solve_rates.csv`](solve_rates.csv)."]
-    (out / "summary.md").write_text("\n".join(lines) + "\n")
-    return ["per_equation.csv", "solve_rates.csv", "performance_profile.png", "summary.md"] + (
-        ["critical_difference.png"] if "Friedman test p" in cd else [])
+        write_block("suite", " ".join(part for part in (sentence, place) if part) + spent
+                    + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
+    text = summary_markdown(SummaryParts(sentence=sentence, place=place, spent=spent, board=board, rates=rates,
+                                         tiers=tiers, won=wins(matrix), cd=cd, failed=failures(frame, chosen)))
+    (out / "summary.md").write_text(text)
+    return ["per_equation.csv", "solve_rates.csv", "precision_tiers.csv", "leaderboard.csv", "performance_profile.png",
+            "precision_profile.png", "summary.md"] + (["critical_difference.png"] if "Friedman test p" in cd else [])
 
 
 def wall_time(out):
