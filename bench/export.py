@@ -22,17 +22,19 @@ from bench import cli
 from bench.encoder_state import save
 from bench.errors import UserError
 from bench.exported import FORMAT, PIPELINE, WEIGHTS
+from bench.exported_trees import tree_arrays
 from bench.records import load_records, runs_dir, write_json
 from bench.refit import chosen, job_of, refit, target_of, verify
 
 
-def check_destination(folder):
-    """Refuse, before any work, a destination that is a file, holds other files, or cannot be written."""
+def check_destination(folder, allowed=()):
+    """Refuse, before any work, a destination that is a file, holds files other than an export's (and the
+    `allowed` names), or cannot be written."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--to {folder} is a file; choose a folder")
     if folder.is_dir():
-        others = sorted(p.name for p in folder.iterdir() if p.name not in (PIPELINE, WEIGHTS))
+        others = sorted(p.name for p in folder.iterdir() if p.name not in (PIPELINE, WEIGHTS, *allowed))
         if others:
             raise UserError(f"--to {folder} already holds other files ({', '.join(others[:3])}); choose an empty or new folder")
     existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
@@ -42,7 +44,7 @@ def check_destination(folder):
 
 def pipeline_info(refitted, results):
     """pipeline.json's content, less the encoders' state."""
-    record, target, member = refitted.record, refitted.target, refitted.member
+    record, target = refitted.record, refitted.target
     ranges = target.ranges()
     return {"format": FORMAT, "columns": target.names,
             "run": {"key": record["key"], "results": str(Path(results).resolve()), "target": record["target"],
@@ -53,16 +55,40 @@ def pipeline_info(refitted, results):
             "target": {"name": target.name, "names": target.names, "products": target.products,
                        "declared_ranges": None if ranges is None else [list(r) for r in ranges]},
             "encoding": record["encoding"], "target_encoding": record["target_encoding"],
-            "settings": record["config"]["settings"],
-            "architecture": {"mlp": asdict(member.single.config), "features": member.features,
-                             "input_width": member.single.input_widths[0]}}
+            "settings": record["config"]["settings"]}
+
+
+def network(refitted, tensors):
+    """An mlp run's pipeline.json entries; its weights go into `tensors`."""
+    member = refitted.member
+    tensors |= {f"network.{k}": v.detach().cpu().contiguous() for k, v in member.single.state_dict().items()}
+    return {"kind": "mlp", "architecture": {"mlp": asdict(member.single.config), "features": member.features,
+                                            "input_width": member.single.input_widths[0]}}
+
+
+def trees(refitted, tensors):
+    """A LightGBM run's pipeline.json entries; its trees' arrays go into `tensors` (bench/exported_trees.py). The
+    refit's member is the fitted estimator's `predict` (bench/protocol.py's fit_cells)."""
+    try:
+        description, arrays = tree_arrays(refitted.member.__self__.model_)
+    except ValueError as error:
+        raise UserError(f"run {refitted.record['key']} cannot be exported: {error}") from None
+    tensors |= {f"trees.{name}": array for name, array in arrays.items()}
+    return {"kind": "trees", "architecture": description}
+
+
+KINDS = {"mlp": network, "lightgbm": trees}  # the models whose fitted state can be exported, and how
 
 
 def write(folder, refitted, results):
     """Write DIR/model.safetensors and DIR/pipeline.json for a verified refit."""
-    tensors = {f"network.{k}": v.detach().cpu().contiguous() for k, v in refitted.member.single.state_dict().items()}
-    info = pipeline_info(refitted, results) | {"input_encoder": save(refitted.split.input_encoder, "input", tensors),
-                                               "target_encoder": save(refitted.split.target_encoder, "target", tensors)}
+    model = refitted.record["model"]
+    if model not in KINDS:
+        raise UserError(f"run {refitted.record['key']} is a {model} run; export supports {', '.join(KINDS)}")
+    tensors = {}
+    info = pipeline_info(refitted, results) | KINDS[model](refitted, tensors) | {
+        "input_encoder": save(refitted.split.input_encoder, "input", tensors),
+        "target_encoder": save(refitted.split.target_encoder, "target", tensors)}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
@@ -77,15 +103,20 @@ def write(folder, refitted, results):
 
 def export(results, name, folder, data=None):
     """Choose, refit, verify and write target `name`'s run from `results`; returns the Refit written."""
-    where = str(runs_dir(results))
     records, _ = load_records(results)
-    record = chosen(records, name, where)
-    job = job_of(records, record, where)
-    targets = {}
+    record = chosen(records, name, str(runs_dir(results)))
+    check_destination(folder)
+    return export_run(results, records, record, folder, data)
+
+
+def export_run(results, records, record, folder, data=None, target=None):
+    """Refit, verify and write `record`, one of `records` (a results folder's); its target is `target` when
+    given (e.g. rows held in memory), else rebuilt from the records (`data`: its data file)."""
+    job = job_of(records, record, str(runs_dir(results)))
+    targets = {} if target is None else {record["target"]: target}
     for r in job:
         if r["target"] not in targets:
-            targets[r["target"]] = target_of(r, data if r["target"] == name else None)
-    check_destination(folder)
+            targets[r["target"]] = target_of(r, data if r["target"] == record["target"] else None)
     refitted = next(f for f in refit(job, targets) if f is not None and f.record["key"] == record["key"])
     verify(refitted)
     write(folder, refitted, results)

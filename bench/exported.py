@@ -2,23 +2,25 @@
 
 It reads pipeline.json (json) and model.safetensors (safetensors' `load_file`) and nothing else: nothing is
 unpickled. Its encoders are built again from their specs through the registered encodings (bench.encodings)
-and given their learned state (bench/encoder_state.py); its network is the exported member of the shared mlp,
-run as the sweep ran it (the same padding, float32 weights, the same decoding), so on the run's test rows it
-predicts what the run scored.
+and given their learned state (bench/encoder_state.py); its model (pipeline.json's `kind`) is the exported member
+of the shared mlp, run as the sweep ran it (the same padding, float32 weights, the same decoding), or LightGBM's
+trees as arrays (bench/exported_trees.py), so on the run's test rows it predicts what the run scored.
 """
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from bench.encoder_state import restore
 from bench.encodings import build_input_encoder, build_target_encoder
 from bench.errors import UserError
+from bench.exported_trees import Trees, check_arrays
 from bench.model import EnsembleMLP, MLPConfig
 from bench.protocol import decode
 from bench.targets import product_exponents
@@ -26,6 +28,11 @@ from bench.train import EnsembleMember
 
 FORMAT = "encoding-bench pipeline 1"
 PIPELINE, WEIGHTS = "pipeline.json", "model.safetensors"
+# What load accepts before reading a tensor: sizes a legitimate export stays far below, so that a crafted
+# pipeline.json cannot make it allocate without bound.
+LIMITS = {"json_bytes": 256 * 2**20, "tensor_elements": 500_000_000, "parameters": 100_000_000, "width": 16_384,
+          "depth": 128, "features": 100_000, "input_width": 100_000, "n_frequencies": 4_096, "d_embedding": 4_096,
+          "tree_trees": 1_000_000, "tree_nodes": 100_000_000, "tree_leaves": 100_000_000, "tree_features": 100_000}
 
 
 @dataclass(frozen=True)
@@ -84,12 +91,16 @@ class ExportedPipeline:
 
 
 def load(folder):
-    """The pipeline exported into `folder`; a one-line UserError when it cannot be read as one."""
+    """The pipeline exported into `folder`; a one-line UserError when it cannot be read as one. Its sizes, in
+    pipeline.json and in model.safetensors' header, are checked against LIMITS before any tensor is read."""
     folder = Path(folder)
     where = f"model folder {folder}"
     try:
+        if (folder / PIPELINE).stat().st_size > LIMITS["json_bytes"]:
+            raise UserError(f"{where}: {PIPELINE} is larger than {LIMITS['json_bytes']:,} bytes; export the model again")
         info = json.loads((folder / PIPELINE).read_text())
-        tensors = load_file(folder / WEIGHTS)
+        with safe_open(folder / WEIGHTS, "pt") as file:
+            shapes = {key: tuple(file.get_slice(key).get_shape()) for key in file.keys()}
     except OSError as error:
         raise UserError(f"{where}: cannot read {Path(error.filename or '').name or 'it'} ({error.strerror}); "
                         "export a model into it with python -m bench.export") from None
@@ -97,18 +108,66 @@ def load(folder):
         raise UserError(f"{where}: not an exported pipeline ({type(error).__name__}); export the model again") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise UserError(f"{where}: {PIPELINE} is not a '{FORMAT}' file; export the model again with this version")
+    kind = info.get("kind", "mlp")  # exports made before other kinds were mlp
+    if kind not in BUILDERS:
+        raise UserError(f"{where}: unknown model kind {kind!r}; export the model again with this version")
     try:
+        check_sizes(info["architecture"], kind, shapes)
+        tensors = load_file(folder / WEIGHTS)
         declared = Declared(**info["target"])
         input_encoder = restore(build_input_encoder(info["encoding"], declared), info["input_encoder"], tensors,
                                 f"{where}, input encoder")
         target_encoder = restore(build_target_encoder(info["target_encoding"], declared), info["target_encoder"],
                                  tensors, f"{where}, target encoder")
-        architecture = info["architecture"]
-        single = EnsembleMLP([architecture["features"]], [0], MLPConfig(**architecture["mlp"]))
-        single.load_state_dict({k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")})
-        single.input_widths = [architecture["input_width"]]
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        member = BUILDERS[kind](info["architecture"], tensors)
+    except (KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
         detail = (str(error).strip().splitlines() or [""])[0][:200]
         raise UserError(f"{where}: {PIPELINE} does not describe this pipeline ({type(error).__name__}: {detail}); "
                         "export the model again") from None
-    return ExportedPipeline(info, input_encoder, Member(single, architecture["features"]), target_encoder)
+    return ExportedPipeline(info, input_encoder, member, target_encoder)
+
+
+def check_sizes(architecture, kind, shapes):
+    """ValueError when the architecture exceeds LIMITS, or when the tensors' shapes (`shapes`, from the header)
+    are not the ones it needs; nothing is allocated (a network is built on the meta device to count it)."""
+    elements = sum(math.prod(shape) for shape in shapes.values())
+    if elements > LIMITS["tensor_elements"]:
+        raise ValueError(f"model.safetensors holds {elements:,} numbers, above the limit of {LIMITS['tensor_elements']:,}")
+    if kind == "trees":
+        for name in ("trees", "nodes", "leaves", "features"):
+            if not isinstance(architecture[name], int) or not 0 <= architecture[name] <= LIMITS[f"tree_{name}"]:
+                raise ValueError(f"{name} {architecture[name]!r} is not a count up to {LIMITS[f'tree_{name}']:,}")
+        return
+    config = MLPConfig(**architecture["mlp"])
+    sizes = {"width": config.width, "depth": config.depth, "features": architecture["features"],
+             "input_width": architecture["input_width"], "n_frequencies": config.n_frequencies,
+             "d_embedding": config.d_embedding}
+    for name, value in sizes.items():
+        if not isinstance(value, int) or not 1 <= value <= LIMITS[name]:
+            raise ValueError(f"{name} {value!r} is not a whole number from 1 to {LIMITS[name]:,}")
+    with torch.device("meta"):
+        skeleton = EnsembleMLP([architecture["features"]], [0], config)
+    parameters = sum(p.numel() for p in skeleton.parameters())
+    if parameters > LIMITS["parameters"]:
+        raise ValueError(f"the network has {parameters:,} parameters, above the limit of {LIMITS['parameters']:,}")
+    needed = {f"network.{k}": tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    if needed != {k: v for k, v in shapes.items() if k.startswith("network.")}:
+        raise ValueError("model.safetensors' network tensors are not the shapes its architecture needs")
+
+
+def network_member(architecture, tensors):
+    """The exported mlp member, its weights loaded."""
+    single = EnsembleMLP([architecture["features"]], [0], MLPConfig(**architecture["mlp"]))
+    single.load_state_dict({k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")})
+    single.input_widths = [architecture["input_width"]]
+    return Member(single, architecture["features"])
+
+
+def tree_member(architecture, tensors):
+    """The exported trees, their arrays checked (bench/exported_trees.py)."""
+    arrays = {k.removeprefix("trees."): v for k, v in tensors.items() if k.startswith("trees.")}
+    check_arrays(architecture, arrays)
+    return Trees(arrays)
+
+
+BUILDERS = {"mlp": network_member, "trees": tree_member}  # pipeline.json's `kind` -> its predictor
