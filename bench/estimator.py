@@ -24,7 +24,8 @@ class EncodedMLPRegressor(RegressorMixin, BaseEstimator):
     `encoding` is an input-encoding spec (`log`, `standard`, `edges+log`, ..., see `python -m bench.run --list`;
     `product` needs a target's declared products and is not available here), `target_encoding` a target
     encoding (`none`, `standard`, `asinh`, `quantile`). The training settings are TrainConfig's (README,
-    "Sweeps"). `fit(X, y, X_val, y_val)` keeps the weights of the lowest validation error; without validation
+    "Sweeps"): `dtype="float64"` trains in double precision, `stages=K` adds residual stages (bench.stages).
+    `fit(X, y, X_val, y_val)` keeps the weights of the lowest validation error; without validation
     rows, `validation_fraction` of the rows (drawn by `random_state`) are held out for it. `device`: `cpu`,
     `cuda[:N]` or `auto` (CUDA when present).
     """
@@ -32,12 +33,13 @@ class EncodedMLPRegressor(RegressorMixin, BaseEstimator):
     def __init__(self, encoding="log", target_encoding="asinh", steps=2000, batch_size=256, lr=3e-3,
                  weight_decay=0.0, schedule="cosine", width=64, depth=3, activation="silu", frequency_scale=0.01,
                  patience=0, eval_every=250, lbfgs_iters=0, lbfgs_rows=8192, lbfgs_patience=4, rollback=4.0,
-                 validation_fraction=0.15, random_state=0, device="cpu"):
+                 dtype="float32", stages=1, stage_scale=1.0, validation_fraction=0.15, random_state=0, device="cpu"):
         self.encoding, self.target_encoding = encoding, target_encoding
         self.steps, self.batch_size, self.lr, self.weight_decay, self.schedule = steps, batch_size, lr, weight_decay, schedule
         self.width, self.depth, self.activation, self.frequency_scale = width, depth, activation, frequency_scale
         self.patience, self.eval_every, self.lbfgs_iters, self.lbfgs_rows = patience, eval_every, lbfgs_iters, lbfgs_rows
         self.lbfgs_patience, self.rollback = lbfgs_patience, rollback
+        self.dtype, self.stages, self.stage_scale = dtype, stages, stage_scale
         self.validation_fraction, self.random_state, self.device = validation_fraction, random_state, device
 
     def _settings(self):
@@ -75,5 +77,5 @@ class EncodedMLPRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        encoded = self.member_(self.input_encoder_.transform(self._tensor(X)).float())
+        encoded = self.member_(self.input_encoder_.transform(self._tensor(X)))
         return decode(self.target_encoder_, encoded)

@@ -62,8 +62,12 @@ def network(refitted, tensors):
     """An mlp run's pipeline.json entries; its weights go into `tensors`."""
     member = refitted.member
     tensors |= {f"network.{k}": v.detach().cpu().contiguous() for k, v in member.single.state_dict().items()}
+    later = getattr(member, "later", [])  # residual stages (bench.stages): stage k's weights as stage{k}.*
+    for k, (_, stage) in enumerate(later, start=2):
+        tensors |= {f"stage{k}.{name}": v.detach().cpu().contiguous() for name, v in stage.single.state_dict().items()}
     return {"kind": "mlp", "architecture": {"mlp": asdict(member.single.config), "features": member.features,
-                                            "input_width": member.single.input_widths[0]}}
+                                            "input_width": member.single.input_widths[0]} | (
+                                                {"stage_scales": [scale for scale, _ in later]} if later else {})}
 
 
 def trees(refitted, tensors):

@@ -23,6 +23,7 @@ from bench.errors import UserError
 from bench.exported_trees import Trees, check_arrays
 from bench.model import EnsembleMLP, MLPConfig
 from bench.protocol import decode
+from bench.stages import StagedMember
 from bench.targets import product_exponents
 from bench.train import EnsembleMember
 
@@ -156,9 +157,17 @@ def check_sizes(architecture, kind, shapes):
 
 
 def network_member(architecture, tensors):
-    """The exported mlp member, its weights loaded."""
+    """The exported mlp member, its weights loaded; with residual stages (bench.stages), all of them."""
+    first = stage_network(architecture, tensors, "network.")
+    later = [(float(scale), stage_network(architecture, tensors, f"stage{k}."))
+             for k, scale in enumerate(architecture.get("stage_scales", []), start=2)]
+    return StagedMember(first, later) if later else first
+
+
+def stage_network(architecture, tensors, prefix):
+    """One exported network (its tensors named `prefix`*) as a member."""
     single = EnsembleMLP([architecture["features"]], [0], MLPConfig(**architecture["mlp"]))
-    single.load_state_dict({k.removeprefix("network."): v for k, v in tensors.items() if k.startswith("network.")})
+    single.load_state_dict({k.removeprefix(prefix): v for k, v in tensors.items() if k.startswith(prefix)})
     single.input_widths = [architecture["input_width"]]
     return Member(single, architecture["features"])
 

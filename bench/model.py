@@ -32,6 +32,11 @@ class MLPConfig:
     n_frequencies: int = 48
     d_embedding: int = 24
     frequency_scale: float = 0.01
+    dtype: str = "float32"  # the weights' precision: "float32" or "float64"
+    first_layer_scale: float = 1.0  # the first layer's initial weights are multiplied by this (a residual stage's)
+
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class EnsembleMLP(nn.Module):
@@ -44,6 +49,8 @@ class EnsembleMLP(nn.Module):
             raise ValueError("EnsembleMLP: give one input width and one seed per member")
         if config.activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {config.activation!r}; choose from {', '.join(ACTIVATIONS)}")
+        if config.dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {config.dtype!r}; choose from {', '.join(DTYPES)}")
         self.config = config
         self.input_widths = list(input_widths)
         members, features = len(seeds), max(input_widths)
@@ -66,9 +73,11 @@ class EnsembleMLP(nn.Module):
         with torch.no_grad():
             for member, (width, seed, scale) in enumerate(zip(input_widths, seeds, scales)):
                 self._init_member(member, width, torch.Generator().manual_seed(seed), scale)
+        self.to(DTYPES[config.dtype])  # drawn in float32 either way: a float64 net starts where a float32 one does
 
     def _init_member(self, member, input_width, generator, frequency_scale):
-        """nn.Linear's default init, U(±1/sqrt(fan_in)), drawn from the member's own generator."""
+        """nn.Linear's default init, U(±1/sqrt(fan_in)), drawn from the member's own generator; the first layer's
+        weights times `first_layer_scale`."""
         if self.config.periodic:
             k, e = self.config.n_frequencies, self.config.d_embedding
             self.frequencies[member, :, :input_width] = torch.randn(
@@ -83,7 +92,7 @@ class EnsembleMLP(nn.Module):
             fan_in = input_width if layer == 0 else weight.shape[1]
             bound = 1 / math.sqrt(fan_in)
             w = torch.empty(fan_in, weight.shape[2]).uniform_(-bound, bound, generator=generator)
-            weight[member, :fan_in] = w
+            weight[member, :fan_in] = w * self.config.first_layer_scale if layer == 0 else w
             bias[member] = torch.empty(1, bias.shape[2]).uniform_(-bound, bound, generator=generator)
 
     @property

@@ -18,7 +18,7 @@ class EnsembleAdamW:
         self.beta1, self.beta2, self.eps = betas[0], betas[1], eps
         self.exp_avg = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
-        self.step_count = torch.zeros((), device=lr.device)
+        self.step_count = torch.zeros((), dtype=lr.dtype, device=lr.device)
 
     def zero_grad(self):
         for p in self.params:

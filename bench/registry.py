@@ -22,7 +22,7 @@ from baselines.symbolic import GPlearn
 from bench.errors import UserError
 from bench.space import Choice, IntRange, LogUniform
 from bench.tabletarget import needs_formula
-from bench.train import LBFGS_SETTINGS, RUN_ONLY_OFF, fit_members
+from bench.train import DEFAULT_LEFT_OUT, LBFGS_SETTINGS, RUN_ONLY_OFF, STAGE_SETTINGS, fit_members
 
 # The mlp's search space (rtdl's and TabM's habits: learning rate and weight decay log-uniform, a few widths
 # and depths, the periodic embeddings' frequency scale log-uniform over decades), sized for 2 CPU cores.
@@ -53,11 +53,12 @@ class Model:
 
 
 def _mlp_settings(config, train_size):
-    """Every TrainConfig field; the polish's only when it polishes, the rollback's only when it is on, so runs
-    without them keep their keys."""
+    """Every TrainConfig field; the polish's only when it polishes, the rollback's only when it is on, the stages'
+    only when there are several, the dtype only when not float32, so runs without them keep their keys."""
     settings = asdict(config) | ({"train_size": train_size} if train_size else {})
-    off = {k for k, value in RUN_ONLY_OFF.items() if getattr(config, k) == value}
+    off = {k for k, value in (RUN_ONLY_OFF | DEFAULT_LEFT_OUT).items() if getattr(config, k) == value}
     off |= set(LBFGS_SETTINGS) if "lbfgs_iters" in off else set()
+    off |= set(STAGE_SETTINGS) if "stages" in off else set()
     return {k: v for k, v in settings.items() if k not in off}
 
 

@@ -23,13 +23,13 @@ class TrainingStep:
     member at its learning rate `lr[m]` × `factor` (the schedule) with decoupled weight decay `weight_decay[m]`."""
 
     def __init__(self, model, Z, t, batch_size, seed, lr, weight_decay=None, cuda_graph=None):
-        device = Z.device
+        device, dtype = Z.device, next(model.parameters()).dtype  # the schedule and rates in the weights' precision
         self.model, self.Z, self.t = model, Z, t
         self.cuda_graph = device.type == "cuda" if cuda_graph is None else cuda_graph
-        self.factor = torch.zeros((), device=device)
-        lr = torch.as_tensor(lr, dtype=torch.float32, device=device).expand(model.members).clone()
+        self.factor = torch.zeros((), dtype=dtype, device=device)
+        lr = torch.as_tensor(lr, dtype=dtype, device=device).expand(model.members).clone()
         weight_decay = torch.zeros_like(lr) if weight_decay is None else torch.as_tensor(
-            weight_decay, dtype=torch.float32, device=device).expand(model.members).clone()
+            weight_decay, dtype=dtype, device=device).expand(model.members).clone()
         self.optimizer = EnsembleAdamW(model.parameters(), lr, weight_decay)
         self.batches = torch.Generator(device).manual_seed(seed)
         self.index = torch.zeros(batch_size, dtype=torch.long, device=device)

@@ -29,6 +29,7 @@ import re
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -82,12 +83,15 @@ def seconds(fn, device):
 
 
 def measure(args, device):
-    """One row per measurement (per-model, ensemble, ceiling) from its median seconds per round."""
+    """One row per measurement (per-model, ensemble, with --float64 the ensemble in float64, ceiling) from its
+    median seconds per round."""
     config = TrainConfig(width=args.width, batch_size=args.batch_size)
     generator = torch.Generator().manual_seed(0)
     Z = torch.randn(config.train_size, args.members, INPUTS, generator=generator).to(device)
     t = torch.randn(config.train_size, args.members, generator=generator).to(device)
     ensemble = training_step(Z, t, list(range(args.members)), config)
+    double = training_step(Z.double(), t.double(), list(range(args.members)), replace(config, dtype="float64")) if (
+        args.float64) else None
     alone = [training_step(Z[:, [m]].contiguous(), t[:, [m]].contiguous(), [m], config) for m in range(args.members)]
     size, reps = (8192, 10) if torch.device(device).type == "cuda" else (2048, 1)
     a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
@@ -102,10 +106,10 @@ def measure(args, device):
         for _ in range(reps):
             torch.mm(a, b, out=product)
 
-    train(alone + [ensemble], WARMUP_STEPS + 2)  # on CUDA this captures the graphs
+    train(alone + [ensemble] + ([double] if args.float64 else []), WARMUP_STEPS + 2)  # on CUDA: captures the graphs
     matmuls()
-    runs = {"per-model": lambda: train(alone, args.steps), "ensemble": lambda: train([ensemble], args.steps),
-            "ceiling": matmuls}
+    runs = {"per-model": lambda: train(alone, args.steps), "ensemble": lambda: train([ensemble], args.steps)} | (
+        {"ensemble float64": lambda: train([double], args.steps)} if args.float64 else {}) | {"ceiling": matmuls}
     times = {name: [] for name in runs}
     for _ in range(args.rounds):
         for name, run in runs.items():
@@ -115,7 +119,7 @@ def measure(args, device):
     train_flops = 3 * ensemble.model.flops_per_sample() * samples
     rows = [{"measurement": name, "models": args.members, "width": args.width, "batch_size": args.batch_size,
              "model_samples_per_s": samples / median[name],
-             "gflop_per_s": train_flops / median[name] / 1e9} for name in ("per-model", "ensemble")]
+             "gflop_per_s": train_flops / median[name] / 1e9} for name in runs if name != "ceiling"]
     rows.append({"measurement": f"ceiling ({size}^2 matmul)", "models": None, "model_samples_per_s": None,
                  "gflop_per_s": 2 * size**3 * reps / median["ceiling"] / 1e9})
     for row, name in zip(rows, runs):
@@ -217,16 +221,21 @@ def main(argv=None):
                   f"architecture={batched['architecture'].replace(' ', '-')} device={name}")
         print(f"table written to {out}")
         return 0
-    per_model, ensemble, _ = rows = measure(args, device)
+    per_model, ensemble, *_ = rows = measure(args, device)
     name = re.sub(r"[^a-z0-9]+", "-", ensemble["device"].lower()).strip("-")
     default = (args.width, args.batch_size) == (TrainConfig.width, TrainConfig.batch_size)
-    out = Path(args.out) / f"throughput-{name}{'' if default else f'-width{args.width}-batch{args.batch_size}'}.csv"
+    out = Path(args.out) / (f"throughput-{name}{'' if default else f'-width{args.width}-batch{args.batch_size}'}"
+                            f"{'-float64' if args.float64 else ''}.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).astype({"models": "Int64", "width": "Int64", "batch_size": "Int64"}).to_csv(out, index=False)
     show(rows)
     print(f"device: {ensemble['device']}, torch {torch.__version__}; table written to {out}")
     speedup = ensemble["model_samples_per_s"] / per_model["model_samples_per_s"]
     print(f"ensemble_speedup={speedup:.2f} ceiling_fraction={ensemble['ceiling_share']:.3f} device={name}")
+    if args.float64:
+        double = rows[2]["model_samples_per_s"]
+        print(f"ensemble float32 {ensemble['model_samples_per_s']:,.0f} against float64 {double:,.0f} model-samples/s: "
+              f"float64_cost={ensemble['model_samples_per_s'] / double:.2f} device={name}")
     return 0
 
 

@@ -16,15 +16,19 @@ import torch
 from bench.data import derive_seed
 from bench.device import device_name, synchronize
 from bench.encodings import uses_periodic
+from bench.errors import UserError
 from bench.metrics import convergence
-from bench.model import EnsembleMLP, MLPConfig
+from bench.model import DTYPES, EnsembleMLP, MLPConfig
 from bench.polish import load_member, member_copy, polish_member
+from bench.stages import add_stages
 from bench.step import TrainingStep
 
 MEMBER_SETTINGS = ("lr", "weight_decay", "frequency_scale")  # free per ensemble member; the rest are shared
 LBFGS_SETTINGS = ("lbfgs_iters", "lbfgs_rows", "lbfgs_patience")  # after training; tuning trials never polish
-RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback")  # tuning trials never polish nor roll back; off: not in the key
-RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0}  # the values that turn them off: left out of a record's key
+STAGE_SETTINGS = ("stages", "stage_scale")  # residual stages after the first network (bench.stages)
+RUN_ONLY_SETTINGS = (*LBFGS_SETTINGS, "rollback", *STAGE_SETTINGS)  # tuning trials never use them; off: not in the key
+RUN_ONLY_OFF = {"lbfgs_iters": 0, "rollback": 0.0, "stages": 1}  # the values that turn them off: left out of a record's key
+DEFAULT_LEFT_OUT = {"dtype": "float32"}  # settings left out of a record's key at these values (records before them)
 
 
 def without_run_only(settings):
@@ -72,6 +76,16 @@ class TrainConfig:
     lbfgs_patience: int = 4  # the polish stops after this many chunks of eval_every iterations without improving
     rollback: float = 4.0  # a member whose validation error passes this multiple of its best goes back to its
     # best weights and Adam state, at half its learning rate (0: never; see roll_back)
+    dtype: str = "float32"  # the networks' precision, Adam's and the polish's: "float32" or "float64"
+    stages: int = 1  # networks in all: each later one fits the residual of those before it (bench.stages)
+    stage_scale: float = 1.0  # a later stage's first-layer initial weights are multiplied by this
+
+    def __post_init__(self):
+        if self.dtype not in DTYPES:
+            raise UserError(f"unknown dtype {self.dtype!r}; choose from {', '.join(DTYPES)}")
+        if self.stages < 1 or self.stage_scale <= 0:
+            raise UserError(f"stages={self.stages}, stage_scale={self.stage_scale}: stages must be 1 or more and "
+                            "stage_scale positive; fix the value(s)")
 
     @classmethod
     def field_names(cls):
@@ -79,7 +93,7 @@ class TrainConfig:
 
     @property
     def mlp(self):
-        return MLPConfig(self.width, self.depth, self.activation, frequency_scale=self.frequency_scale)
+        return MLPConfig(self.width, self.depth, self.activation, frequency_scale=self.frequency_scale, dtype=self.dtype)
 
 
 def stack_padded(tensors):
@@ -110,8 +124,8 @@ def learning_rate_factor(config):
 
 @dataclass
 class Member:
-    """One ensemble member: encoded training inputs and targets and validation inputs (float32 tensors on the
-    training device), how its encoded validation predictions are scored, its initialization seed and its own
+    """One ensemble member: encoded training inputs and targets and validation inputs (tensors in the networks'
+    dtype on the training device), how its encoded validation predictions are scored, its initialization seed and its own
     values of MEMBER_SETTINGS (empty: the config's)."""
 
     Z_train: torch.Tensor
@@ -183,11 +197,11 @@ class Ensemble:
         self.model, self.reports, self.throughput = model, reports, throughput
 
     def predict(self, Zs):
-        """Encoded predictions, one 1-D tensor per member, for per-member inputs `Zs` (float32, n rows each)."""
+        """Encoded predictions, one 1-D tensor per member, for per-member inputs `Zs` (the networks' dtype, n rows each)."""
         return list(predict(self.model, stack_padded(Zs)))
 
 
-def fit_ensemble(members, config, seed, device, periodic=False):
+def fit_ensemble(members, config, seed, device, periodic=False, first_layer_scale=1.0):
     """Train `members` together under `config` (architecture, batch size, budget), with batches drawn by `seed`.
 
     Every `eval_every` steps each member is scored on validation; its best weights are kept (then polished by
@@ -195,8 +209,8 @@ def fit_ensemble(members, config, seed, device, periodic=False):
     """
     value = {key: [m.hyper.get(key, getattr(config, key)) for m in members] for key in MEMBER_SETTINGS}
     widths = [m.Z_train.shape[1] for m in members]
-    model = EnsembleMLP(widths, [m.init_seed for m in members], replace(config.mlp, periodic=periodic),
-                        value["frequency_scale"]).to(device)
+    model = EnsembleMLP(widths, [m.init_seed for m in members], replace(
+        config.mlp, periodic=periodic, first_layer_scale=first_layer_scale), value["frequency_scale"]).to(device)
     Z_train = stack_padded([m.Z_train for m in members])
     t_train = torch.stack([m.t_train for m in members], dim=1)
     Z_val = stack_padded([m.Z_val for m in members])
@@ -287,7 +301,7 @@ class EnsembleMember:
         self.features = max(ensemble.model.input_widths)
 
     def __call__(self, Z):
-        padded = Z.new_zeros(Z.shape[0], 1, self.features, dtype=torch.float32)
+        padded = Z.new_zeros(Z.shape[0], 1, self.features, dtype=next(self.single.parameters()).dtype)
         padded[:, 0, : Z.shape[1]] = Z
         return predict(self.single, padded)[0]
 
@@ -297,7 +311,8 @@ def fit_members(splits, hyper, settings, seed, device):
     its rows come from; (predictor, report, throughput) per split. Members whose inputs take periodic embeddings
     (another first layer), or whose pools or validation sets differ in size, form ensembles of their own."""
     config = config_from(settings)
-    members = [Member(s.Z_train.float(), s.t_train.float(), s.Z_val.float(), s.val_point,
+    dtype = DTYPES[config.dtype]
+    members = [Member(s.Z_train.to(dtype), s.t_train.to(dtype), s.Z_val.to(dtype), s.val_point,
                       derive_seed(seed, "init", s.encoding, s.target_encoding), h) for s, h in zip(splits, hyper)]
     parts = {}
     for i, (split, member) in enumerate(zip(splits, members)):
@@ -305,6 +320,14 @@ def fit_members(splits, hyper, settings, seed, device):
     fitted = [None] * len(splits)
     for (periodic, _, _), part in sorted(parts.items()):
         ensemble = fit_ensemble([members[i] for i in part], config, seed, device, periodic)
-        for m, i in enumerate(part):
-            fitted[i] = EnsembleMember(ensemble, m), ensemble.reports[m], ensemble.throughput
+        if config.stages == 1:
+            for m, i in enumerate(part):
+                fitted[i] = EnsembleMember(ensemble, m), ensemble.reports[m], ensemble.throughput
+            continue
+        staged = add_stages(ensemble, [members[i] for i in part], [splits[i].t_train.double() for i in part], config,
+                            seed, device, periodic, fit_ensemble, EnsembleMember)
+        for m, (i, (predictor, stages, seconds)) in enumerate(zip(part, staged)):
+            throughput = ensemble.throughput | {"train_seconds": ensemble.throughput["train_seconds"] + seconds,
+                                                "stage_seconds": seconds}
+            fitted[i] = predictor, ensemble.reports[m] | {"details": {"stages": stages}}, throughput
     return fitted

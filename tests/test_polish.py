@@ -11,7 +11,7 @@ from bench.protocol import evaluate
 from bench.registry import MODELS
 from bench.report.frames import OWN_BUDGET, budget_label
 from bench.targets import load_targets
-from bench.train import RUN_ONLY_SETTINGS, TrainConfig
+from bench.train import DEFAULT_LEFT_OUT, RUN_ONLY_SETTINGS, TrainConfig
 
 SEED = load_targets()["seed"]
 SMALL = {"steps": 200, "eval_every": 50, "train_size": 4000, "val_size": 1000, "test_size": 1000, "width": 32,
@@ -85,7 +85,7 @@ def test_a_member_copy_round_trips_into_the_ensemble():
 def test_runs_without_polish_or_rollback_keep_their_settings_and_keys():
     plain = MODELS["mlp"].settings(TrainConfig(rollback=0), None)
     assert not set(RUN_ONLY_SETTINGS) & set(plain) and plain == {k: v for k, v in asdict(TrainConfig()).items()
-                                                                if k not in RUN_ONLY_SETTINGS}
+                                                                if k not in {*RUN_ONLY_SETTINGS, *DEFAULT_LEFT_OUT}}
     polished = MODELS["mlp"].settings(TrainConfig(lbfgs_iters=500), None)
     assert polished["lbfgs_iters"] == 500 and polished["lbfgs_rows"] == TrainConfig.lbfgs_rows
     assert polished["rollback"] == TrainConfig.rollback == 4  # on by default, so in every new record's key

@@ -18,6 +18,17 @@ def test_a_small_measurement_writes_its_table(tmp_path, capsys):
     assert "ensemble_speedup=" in capsys.readouterr().out
 
 
+def test_float64_is_measured_beside_float32_in_one_run(tmp_path, capsys):
+    argv = ["--members", "2", "--steps", "1", "--rounds", "1", "--width", "8", "--batch-size", "16", "--threads", "1",
+            "--float64", "--out", str(tmp_path)]
+    assert throughput.main(argv) == 0
+    [table] = tmp_path.glob("throughput-*-width8-batch16-float64.csv")
+    rows = pd.read_csv(table)
+    assert rows["measurement"].tolist()[:3] == ["per-model", "ensemble", "ensemble float64"]
+    assert (rows["model_samples_per_s"].iloc[:3] > 0).all()
+    assert "float64_cost=" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("flag", ["--width", "--batch-size"])
 def test_a_size_below_one_is_refused(flag, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
