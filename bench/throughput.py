@@ -58,6 +58,8 @@ def parser():
                    help=f"hidden units per layer (default: {TrainConfig.width}, the mlp's)")
     p.add_argument("--batch-size", type=cli.positive_int, default=TrainConfig.batch_size,
                    help=f"rows per step (default: {TrainConfig.batch_size}, the mlp's)")
+    p.add_argument("--float64", action="store_true",
+                   help="also train the ensemble in float64, interleaved with the rest (throughput-<device>-float64.csv)")
     p.add_argument("--tuning", action="store_true",
                    help="time a tuning search batched against one trial at a time instead (tuning-<device>.csv)")
     p.add_argument("--trials", type=cli.positive_int, default=16, help="with --tuning: trials per pipeline (default: 16)")
