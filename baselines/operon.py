@@ -8,7 +8,10 @@ length (50, depth 10: pyoperon's default, as in SRBench's tuned parameters), raw
 ground-truth track (experiment/evaluate_model.py, -sym_data), 2,000 training rows and a sweep's budget
 (DEFAULTS). From the final Pareto front SRBench keeps the model of least description length; with a
 validation set this keeps the shortest model within 1 % of the lowest validation error (the project's rule).
-`operon-scaled` is the fair user's variant (`scaled_settings`).
+`operon-scaled` is the fair user's variant (`scaled_settings`). Operon holds y in float32: the scale y is divided
+by is raised above median |y| where that would carry the largest |y| past FLOAT32_SQUARE_LIMIT (`target_scale`).
+In a sweep's cell the settings may also name `fit_rows` (fit on the first N training rows, as SRBench caps its
+training rows) and `n_threads` (else the job's threads).
 
 The model is read back as a formula through the project's grammar (bench/formula.py) only, and checked for
 being the target's formula (bench/solution.py).
@@ -37,6 +40,7 @@ SRBENCH = {"objectives": ["r2", "length"], "optimizer_iterations": 1, "populatio
 DEFAULTS = SRBENCH | {"allowed_symbols": "add,sub,mul,div,constant,variable", "max_length": 50, "max_depth": 10,
                       "max_evaluations": 500_000, "max_time": 60}
 TOLERANCE = 0.01  # front models within this relative margin of the best validation error count as equal
+FLOAT32_SQUARE_LIMIT = float(np.sqrt(np.finfo(np.float32).max))  # about 1.8e19: its square is still a float32
 
 # pyoperon's infix strings: numbers, variables X1..Xd, the functions its symbols print as, + - * / ^ and brackets
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<variable>X\d+)|(?P<name>[a-z]+)"
@@ -51,8 +55,8 @@ def settings(config, train_size):
 
 
 def scaled_settings(config, train_size):
-    """`operon-scaled`, the fair user's variant (on `log` inputs): y / median|y|, which also keeps Operon's float32
-    arithmetic in range, and exp and log among the symbols, to undo the logs."""
+    """`operon-scaled`, the fair user's variant (on `log` inputs): y / median|y| (`target_scale`), and exp and log
+    among the symbols, to undo the logs."""
     return settings(config, train_size) | {"scaled": True, "allowed_symbols": "add,sub,mul,div,exp,log,constant,variable"}
 
 
@@ -67,7 +71,7 @@ class Operon:
         from pyoperon.sklearn import SymbolicRegressor
 
         self.regressor_ = SymbolicRegressor(**self.params)
-        self.y_scale_ = float(np.median(np.abs(y))) if self.scale_target else 1.0
+        self.y_scale_ = target_scale(y) if self.scale_target else 1.0
         self.regressor_.fit(X, np.asarray(y) / self.y_scale_)
         self.model_ = self.regressor_.model_  # pyoperon's choice: least description length
         if X_val is not None:
@@ -94,6 +98,15 @@ class Operon:
         return self.y_scale_ * expr.xreplace({sympy.Symbol(n): c for n, c in zip(names, columns)})
 
 
+def target_scale(y):
+    """What `scale_target` divides y by: median |y|, the fair user's habit, raised where needed so that the largest
+    |y| / scale stays within FLOAT32_SQUARE_LIMIT. Operon holds y in float32: a median below 1 would otherwise carry
+    a y near float32's largest (SRSD's III.14.14 spans 1e-6 to 1.7e38) to inf, and its fit to NaN."""
+    magnitudes = np.abs(np.asarray(y, np.float64))
+    scale = max(float(np.median(magnitudes)), float(magnitudes.max()) / FLOAT32_SQUARE_LIMIT)
+    return scale if scale > 0 else 1.0
+
+
 def grammar_text(model_string, inputs):
     """pyoperon's infix model string in the formula grammar's syntax: whitelisted tokens only, numbers with decimals
     read back as the float32 constants Operon holds (integers, such as square's 2, stay exact); anything else is
@@ -113,22 +126,23 @@ def grammar_text(model_string, inputs):
 
 class OperonCell(Operon):
     """Operon in a sweep's cell (bench/protocol.py): the run's seed, the job's threads, and a `report_` whose details
-    hold the formula in the target's variables and the symbolic-solution check."""
+    hold the formula in the target's variables and the symbolic-solution check. `fit_rows` in the settings: it fits
+    the first N training rows only."""
 
     def __init__(self, settings, context):
-        params = {k: v for k, v in own_settings(settings).items() if k != "scaled"}
-        super().__init__(settings.get("scaled", False), **params, n_threads=torch.get_num_threads(),
-                         random_state=derive_seed(context.seed, "init", "operon"))
-        self.context = context
+        params = {"n_threads": torch.get_num_threads()} | {
+            k: v for k, v in own_settings(settings).items() if k not in ("scaled", "fit_rows")}
+        super().__init__(settings.get("scaled", False), **params, random_state=derive_seed(context.seed, "init", "operon"))
+        self.context, self.fit_rows = context, settings.get("fit_rows")
 
     def fit(self, X, y, X_val=None, y_val=None):
         tick = time.perf_counter()
-        super().fit(X, y, X_val, y_val)
+        super().fit(X[: self.fit_rows], y[: self.fit_rows], X_val, y_val)
         seconds = time.perf_counter() - tick
         generations = int(self.regressor_.stats_["generations"])
         details = {"model_string": self.model_string_, "y_scale": self.y_scale_, "length": int(self.model_.Length),
                    "generations": generations, "threads": self.params["n_threads"]}
         details |= encoded_solution_details(self.expression, self.context.split.input_encoder, self.context.target)
         self.report_ = {"details": details, "device": "cpu (pyoperon)", "train_seconds": seconds,
-                        "train_samples": len(y) * generations}
+                        "train_samples": len(y[: self.fit_rows]) * generations}
         return self

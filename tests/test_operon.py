@@ -9,10 +9,11 @@ import pytest
 import sympy
 from bench.encodings import build_input_encoder
 
-from baselines.operon import Operon, grammar_text
+from baselines.operon import Operon, OperonCell, grammar_text, target_scale
 from bench.cli import main_guard
 from bench.errors import UserError
 from bench.formula import parse_formula
+from bench.protocol import Context
 from bench.registry import MODELS, check_installed
 from bench.run import main
 from bench.solution import encoded_columns, symbolic_solution, variables
@@ -88,3 +89,38 @@ def test_a_sweep_writes_the_formula_and_the_check(monkeypatch, tmp_path):
     assert details["formula"] and details["model_string"] and details["formula_ops"] >= 1
     assert isinstance(details["symbolic_solution"], bool) and details["symbolic_solution_note"]
     assert record["config"]["settings"]["max_evaluations"] == SMALL["max_evaluations"]
+
+
+def wide_target(rows=600):
+    """y = exp(x1) with a median below 1 and a largest value near float32's largest (as SRSD's III.14.14)."""
+    rng = np.random.default_rng(0)
+    x1 = np.concatenate([rng.uniform(-14, 0, rows * 9 // 10), rng.uniform(80, 87.5, rows - rows * 9 // 10)])
+    return x1[:, None], np.exp(x1)
+
+
+def test_the_scaled_target_stays_within_float32_where_the_median_is_below_1():
+    _, y = wide_target()
+    with np.errstate(over="ignore"):
+        assert np.median(y) < 1 and not np.isfinite(np.float32(y.max() / np.median(y)))  # the failure it prevents
+    scaled = y / target_scale(y)
+    assert np.isfinite(np.float32(scaled ** 2)).all() and np.float32(scaled.min()) > 0
+    ordinary = np.random.default_rng(1).lognormal(0, 2, 500)
+    assert target_scale(ordinary) == np.median(ordinary)  # the fair user's habit, where it fits
+
+
+def test_operon_scaled_fits_a_target_whose_median_scaling_overflowed():
+    X, y = wide_target()
+    model = Operon(scale_target=True, **SMALL, random_state=1).fit(X, y, X, y)  # raised "Input contains NaN" before
+    assert np.isfinite(model.y_scale_) and model.model_string_
+
+
+def test_a_cell_fits_its_first_fit_rows_on_the_threads_its_settings_name(monkeypatch):
+    X, y = (a.numpy() for a in SEED.sample(400, seed=0)[:2])
+    seen = {}
+    monkeypatch.setattr(Operon, "fit", lambda self, X, y, X_val=None, y_val=None: seen.update(rows=len(X), y=len(y)))
+    context = Context(SEED, 0, "cpu", None)
+    cell = OperonCell({"train_size": 400, "fit_rows": 150, "n_threads": 1, **SMALL}, context)
+    assert cell.params["n_threads"] == 1 and "fit_rows" not in cell.params
+    with pytest.raises(AttributeError):  # the stub fit leaves no regressor: only the rows it got matter here
+        cell.fit(X, y, X, y)
+    assert seen == {"rows": 150, "y": 150}
