@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 
-from baselines import operon, realmlp, tabm_model
+from baselines import kan, operon, realmlp, tabm_model
 from baselines.asker_ladder import CHANGES, FIXED, LADDER, LEAVE_ONE_OUT, RUNGS, LadderRow, description, model_for
 from baselines.boosting import BOOSTERS, BoostedTrees, booster_settings
 from baselines.question_recipes import Recipe
@@ -129,6 +129,8 @@ MODELS = {
     "operon-scaled": Model(operon.OperonCell, "Operon as a fair user runs it: log inputs, y / median|y|, exp and log "
                            "added", operon.scaled_settings, encodings=("log",), target_encodings=("none",),
                            requires=("pyoperon", "sr")),
+    "kan": Model(kan.KANRegressor, "Kolmogorov-Arnold network (pykan): LBFGS, grids 3, 10, 20 chosen on validation, "
+                 "auto_symbolic where it fits", kan.settings, requires=("kan", "kan")),
 }
 
 
