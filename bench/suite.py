@@ -24,9 +24,10 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, replace
+from itertools import chain
 from pathlib import Path
 
-from bench import cli
+from bench import cli, references
 from bench.conditions import Conditions
 from bench.errors import UserError
 from bench.records import load_records, prepare_out
@@ -47,6 +48,7 @@ RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh")]  # th
 # recipe's candidates, all at one budget.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
 FINALISTS = "finalists + longer L-BFGS"  # the last stage's name
+PARTS = ("recipe", "references")  # wall_times.csv's parts: the recipe's stages, then the outside references'
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,9 @@ def parser():
     p.add_argument("--targets-per-job", type=cli.positive_int, default=24, metavar="K",
                    help="at most K equations' mlp runs train as one ensemble, spread evenly over the --jobs workers "
                    "(default: 24; 1: one equation at a time)")
+    p.add_argument("--references", type=references.parse, default=[], metavar="NAMES",
+                   help=f"outside references run after the recipe, timed apart: {', '.join(references.REFERENCES)} "
+                   "(default: none; bench/references.py states their budgets)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
@@ -168,15 +173,17 @@ def even_share(equations, most, workers):
     return math.ceil(equations / jobs)
 
 
-def log_wall_time(out, command, runs, seconds):
-    """Append this invocation's wall time to <out>/wall_times.csv: a suite may run in parts."""
+def log_wall_time(out, command, runs, seconds, part="recipe"):
+    """Append this invocation's wall time for one part (PARTS: the recipe's stages or the outside references) to
+    <out>/wall_times.csv: a suite may run in parts. A log written before the `part` column gets it (its rows:
+    recipe)."""
     path = out / "wall_times.csv"
-    new = not path.exists()
-    with path.open("a", newline="") as file:
-        writer = csv.writer(file)
-        if new:
-            writer.writerow(["finished", "runs_run", "seconds", "command"])
-        writer.writerow([time.strftime("%Y-%m-%dT%H:%M:%S%z"), runs, f"{seconds:.0f}", shlex.join(command)])
+    rows = list(csv.reader(path.open(newline=""))) if path.exists() else [["finished", "runs_run", "seconds", "command"]]
+    if "part" not in rows[0]:
+        rows = [rows[0] + ["part"]] + [row + ["recipe"] for row in rows[1:]]
+    rows.append([time.strftime("%Y-%m-%dT%H:%M:%S%z"), runs, f"{seconds:.0f}", shlex.join(command), part])
+    with path.open("w", newline="") as file:
+        csv.writer(file).writerows(rows)
 
 
 def main(argv=None):
@@ -189,7 +196,7 @@ def main(argv=None):
         target.check()
     targets = [target.under(Conditions()) for target, _, _ in chosen.values()]
     budget = BUDGETS[args.budget]
-    for model in ("mlp", "lightgbm", "signomial"):
+    for model in ("mlp", "lightgbm", "signomial", *references.models(args.references)):
         check_installed(model)  # before any work: a missing extra would otherwise stop the suite midway
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
     first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
@@ -198,25 +205,32 @@ def main(argv=None):
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
     print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
-    ran, planned = 0, {}  # planned: each stage's run keys (the finalists' known once the candidates have run)
-    for name, cells in stages(targets, budget, args.seeds, device, args.out):
+    ran, spent = dict.fromkeys(PARTS, 0), dict.fromkeys(PARTS, 0.0)  # per part: runs run, seconds
+    planned = {}  # each stage's run keys (the finalists' known once the candidates have run)
+    outside = references.reference_stages(args.references, targets, args.budget, budget, args.seeds, device)
+    for part, (name, cells) in chain(((PARTS[0], stage) for stage in stages(targets, budget, args.seeds, device, args.out)),
+                                     ((PARTS[1], stage) for stage in outside)):
+        stage_tick = time.perf_counter()
         planned[name] = {cell.key for cell in cells}
         todo, done = pending(cells, args.out)
-        ran += len(todo)
+        ran[part] += len(todo)
         print(f"{name}: {len(cells)} runs, {done} already recorded, {len(todo)} to run", file=sys.stderr)
         if todo:
             equations = len({cell.target.name for cell in todo})
             per_job = args.targets_per_job if args.scheduler else even_share(equations, args.targets_per_job, args.jobs)
             execute(todo, args.out, device, backend(args.jobs, args.scheduler), command, targets_per_job=per_job,
                     desc=name)
+        spent[part] += time.perf_counter() - stage_tick
     seconds = time.perf_counter() - tick
-    print(f"suite ran in {seconds:.0f} s", file=sys.stderr)
-    if ran:  # a re-render of a finished suite runs nothing and leaves the log as it is
-        log_wall_time(Path(args.out), command, ran, seconds)
+    print(f"suite ran in {seconds:.0f} s ({', '.join(f'{p}: {spent[p]:.0f} s' for p in PARTS)})", file=sys.stderr)
+    for part in PARTS:
+        if ran[part]:  # a re-render of a finished suite runs nothing and leaves the log as it is
+            log_wall_time(Path(args.out), command, ran[part], spent[part], part)
     front_page = Path(args.out).resolve() == (README.parent / COMMITTED_OUT).resolve()  # the committed results
     keys = set().union(*planned.values())
     records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
-    written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS])
+    written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS],
+                                 other_methods=references.run_keys(planned))
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0
 

@@ -1,0 +1,77 @@
+"""The suite's outside references (`python -m bench.suite --references operon,operon-scaled,kan`): symbolic
+regression and KANs on every equation, run after the recipe's stages and timed apart from them.
+
+Each reference draws the recipe's sets (the same seed, training pool, validation and test rows: the suite
+budget's sizes) and fits the first `fit_rows` rows of the pool, at a budget stated per suite budget (OVERRIDES):
+  operon         Operon with SRBench's settings on raw inputs and raw y (SRBench's ground-truth track), one
+                 thread, 200,000 evaluations (SRBench 2021 gave it 500,000; a seed then fixes the result), 2,000
+                 rows; the time limit is a safety net that a fit on one free core does not reach
+  operon-scaled  the same on log inputs, y / median|y|, exp and log among its symbols
+  kan            pykan's recipe (baselines/kan.py) on raw and on log inputs, both with the recipe's asinh target:
+                 whether input encodings matter to KANs as they do to the mlp
+"""
+
+from dataclasses import dataclass, replace
+
+from bench import cli
+from bench.errors import UserError
+from bench.sweep import plan
+from bench.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference: the registry's model and the (input encoding, target encoding) pipelines it runs."""
+
+    model: str
+    pipelines: tuple
+
+
+REFERENCES = {
+    "operon": Reference("operon", (("raw", "none"),)),
+    "operon-scaled": Reference("operon-scaled", (("log", "none"),)),
+    "kan": Reference("kan", (("raw", "asinh"), ("log", "asinh"))),
+}
+_OPERON = {"fit_rows": 2_000, "n_threads": 1, "max_evaluations": 200_000, "max_time": 300}
+_OPERON_QUICK = {"fit_rows": 1_000, "n_threads": 1, "max_evaluations": 20_000, "max_time": 60}
+# Per suite budget, each reference's settings over its model's defaults.
+OVERRIDES = {
+    "default": {"operon": _OPERON, "operon-scaled": _OPERON, "kan": {}},
+    "quick": {"operon": _OPERON_QUICK, "operon-scaled": _OPERON_QUICK,
+              "kan": {"fit_rows": 500, "grids": [3, 10], "steps": 5}},
+}
+
+
+def parse(text):
+    """`--references`' value: comma-separated reference names, checked."""
+    names = cli.names(text)
+    unknown = [n for n in names if n not in REFERENCES]
+    if unknown:
+        raise UserError(f"unknown reference {', '.join(unknown)}; choose from {', '.join(REFERENCES)}")
+    return names
+
+
+def models(names):
+    """The registry models the references `names` run (to check their extras before any work)."""
+    return [REFERENCES[name].model for name in names]
+
+
+def stage_name(name):
+    return f"reference {name}"
+
+
+def run_keys(planned):
+    """The references' run keys among the suite's planned {stage name: run keys}: runs the recipe never chooses."""
+    return set().union(*(keys for name, keys in planned.items() if name in {stage_name(n) for n in REFERENCES}))
+
+
+def reference_stages(names, targets, budget_name, budget, seeds, device):
+    """(stage name, cells) per reference in `names`: every target and seed, on the recipe's draws (the sizes of
+    `budget`), under the reference's settings for the suite budget `budget_name`."""
+    config = TrainConfig(val_size=budget.val_size, test_size=budget.test_size)
+    for name in names:
+        reference, overrides = REFERENCES[name], OVERRIDES[budget_name][name]
+        cells = [cell for encoding, target_encoding in reference.pipelines
+                 for cell in plan(targets, [encoding], [target_encoding], [reference.model], seeds, config,
+                                  budget.train_size, device)[0]]
+        yield stage_name(name), [replace(c, settings=c.settings | overrides) for c in cells]

@@ -1,0 +1,54 @@
+"""bench.suite's outside references: planned on the recipe's draws at their stated budgets, timed apart."""
+
+import csv
+
+import pytest
+
+from bench.cli import main_guard
+from bench.conditions import Conditions
+from bench.errors import UserError
+from bench.references import OVERRIDES, REFERENCES, parse, reference_stages
+from bench.suite import BUDGETS, PARTS, log_wall_time, main, parser, stages
+from bench.suites import load_suite
+
+
+def easy(n=2):
+    return [t.under(Conditions()) for t in list(load_suite("srsd-easy").values())[:n]]
+
+
+def test_names_are_checked():
+    assert parse("kan, operon") == ["kan", "operon"]
+    with pytest.raises(UserError, match="unknown reference gp.*choose from operon"):
+        parse("gp")
+    assert parser().parse_args(["srsd-easy"]).references == []
+
+
+def test_an_unknown_reference_stops_the_suite_before_any_work(tmp_path, capsys):
+    assert main_guard(lambda: main(["srsd-easy", "--references", "nope", "--out", str(tmp_path / "o")])) == 2
+    assert "unknown reference nope" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("budget_name", list(BUDGETS))
+def test_references_draw_the_recipes_rows_under_their_stated_budget(budget_name, tmp_path):
+    targets, budget = easy(), BUDGETS[budget_name]
+    recipe = next(iter(stages(targets, budget, [0], "cpu", tmp_path)))[1]
+    sizes = {(c.target.name, c.seed, c.device_type, *(c.settings[k] for k in ("train_size", "val_size", "test_size")))
+             for c in recipe}
+    planned = dict(reference_stages(list(REFERENCES), targets, budget_name, budget, [0], "cpu"))
+    assert list(planned) == [f"reference {name}" for name in REFERENCES]
+    for name, reference in REFERENCES.items():
+        cells = planned[f"reference {name}"]
+        assert {(c.encoding, c.target_encoding) for c in cells} == set(reference.pipelines)
+        assert len(cells) == len(targets) * len(reference.pipelines)
+        for cell in cells:
+            assert cell.model == reference.model and OVERRIDES[budget_name][name].items() <= cell.settings.items()
+            assert (cell.target.name, cell.seed, cell.device_type,
+                    *(cell.settings[k] for k in ("train_size", "val_size", "test_size"))) in sizes
+    assert all(c.settings["n_threads"] == 1 for c in planned["reference operon"])
+
+
+def test_wall_times_keep_the_parts_apart_and_an_old_log_gains_the_column(tmp_path):
+    (tmp_path / "wall_times.csv").write_text('finished,runs_run,seconds,command\n2026-01-01T00:00:00+0000,10,99,"x"\n')
+    log_wall_time(tmp_path, ["python", "-m", "bench.suite"], 3, 12.4, PARTS[1])
+    rows = list(csv.DictReader((tmp_path / "wall_times.csv").open()))
+    assert [(r["part"], r["seconds"], r["runs_run"]) for r in rows] == [("recipe", "99", "10"), ("references", "12", "3")]
