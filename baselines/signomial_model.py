@@ -15,24 +15,25 @@ import torch
 from sympy.calculus.accumulationbounds import AccumBounds
 
 from baselines.signomial import Fitted, Recipe, Rows, Signomial, fit, polish
-from baselines.signomial_terms import ROUND_OFF, Terms, formula, json_number, merge_close, prune, refine, refit, snap
+from baselines.signomial_signs import FeatureView
+from baselines.signomial_terms import ROUND_OFF, Terms, json_number, merge_close, prune, refine, refit, simple_number, snap
 from bench.solution import solution_details
 from bench.tabletarget import needs_formula
 
 
 def sign_definite(target):
-    """None when every input keeps one sign and stays away from 0 (log|x| is finite and smooth); else why not."""
+    """None when no input can reach 0 (log|x| is finite and smooth); else why not. Inputs of both signs are taken:
+    the sign rule (baselines/signomial_signs.py) carries their signs."""
     if refusal := needs_formula(target):
         return refusal
     ranges = {}
     for v in target.variables:
-        if v.sign == "+-":
-            return f"variable {v.name} takes both signs; a signomial needs inputs of one sign (it fits log|x|)"
         low, high = (bound.subs(ranges) for bound in (v.low, v.high))
         low, high = (low.min if isinstance(low, AccumBounds) else low), (high.max if isinstance(high, AccumBounds) else high)
         if not bool(low > 0):
             return f"variable {v.name} can reach 0 (its low bound is {v.low}); a signomial needs |x| > 0 (it fits log|x|)"
-        ranges[sympy.Symbol(v.name)] = AccumBounds(low, high) if v.sign == "+" else AccumBounds(-high, -low)
+        ranges[sympy.Symbol(v.name)] = AccumBounds(-high, high) if v.sign == "+-" else (
+            AccumBounds(low, high) if v.sign == "+" else AccumBounds(-high, -low))
     return None
 
 
@@ -65,7 +66,7 @@ def repolish(terms, fitted, data, recipe):
     return Terms(with_constant.exponents[:-1], with_constant.coefficients[:-1])
 
 
-def read_formula(fitted, target, data, recipe, settings):
+def read_formula(fitted, view, data, recipe, settings):
     """The form kept after merging, pruning and snapping (each kept only if validation does not get worse), and
     the details that describe it."""
     train, val = ((X.cpu().numpy(), y.cpu().numpy()) for X, y in ((data.X_train, data.y_train), (data.X_val, data.y_val)))
@@ -90,30 +91,34 @@ def read_formula(fitted, target, data, recipe, settings):
     errors["snapped"] = snapped.score(*val)
     snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"]) + ROUND_OFF
     final = snapped if snap_kept else kept
-    found = formula(final, target.names, [v.sign for v in target.variables])
-    check = solution_details(found, target)
+    found = view.expression(final, simple_number)
+    check = solution_details(found, view.target)
     details = {"formula": str(found), "symbolic_solution": check["symbolic_solution"],
                "symbolic_solution_note": check["symbolic_solution_note"],
-               "snapped": bool(snap_kept), "terms": kept.as_json(target.names), "snapped_terms": snapped.as_json(target.names),
+               "sign_rule": [view.names[i] for i in view.rule] if view.rule_found else None,
+               "snapped": bool(snap_kept), "terms": kept.as_json(view.names), "snapped_terms": snapped.as_json(view.names),
                "val_error": {name: json_number(error) for name, error in errors.items()}}
     return final, details
 
 
 class SignomialModel:
-    """`signomial` as the protocol's estimator, on the raw inputs and y: train with the recipe in `settings`,
-    then read the formula; `predict` evaluates the form kept (the network itself if training diverged)."""
+    """`signomial` as the protocol's estimator, on raw or diff inputs and y: find the sign rule, train with the
+    recipe in `settings` on the features' magnitudes, then read the formula; `predict` evaluates the form kept
+    (the network itself if training diverged) times the sign rule."""
 
     def __init__(self, settings, context):
         self.settings, self.context = settings, context
 
     def fit(self, X, y, X_val, y_val):
         c, settings = self.context, self.settings
-        recipe, rows = Recipe.from_settings(settings), Rows(X, y, X_val, y_val)
-        fitted, curve, seconds, samples, diverged_at = fit(recipe, c.target, c.seed, rows, settings, c.device)
-        self.fitted_, self.form_, details = fitted, None, None
+        view = FeatureView(c.target, c.split.input_encoder, X.cpu().numpy(), y.cpu().numpy())
+        recipe = Recipe.from_settings(settings)
+        rows = Rows(X.abs(), y * view.signs(X), X_val.abs(), y_val * view.signs(X_val))
+        fitted, curve, seconds, samples, diverged_at = fit(recipe, view, c.seed, rows, settings, c.device)
+        self.view_, self.fitted_, self.form_, details = view, fitted, None, None
         if diverged_at is None:
             tick = time.perf_counter()
-            self.form_, details = read_formula(fitted, c.target, rows, recipe, settings)
+            self.form_, details = read_formula(fitted, view, rows, recipe, settings)
             seconds += time.perf_counter() - tick
         self.report_ = {"curve": curve, "diverged_at_step": diverged_at, "last_step": curve[-1]["step"] if curve else None,
                         "train_samples": samples, "train_seconds": seconds,
@@ -121,6 +126,7 @@ class SignomialModel:
         return self
 
     def predict(self, X):
+        signs = self.view_.signs(X)
         if self.form_ is None:
-            return self.fitted_.predict(X)
-        return torch.from_numpy(self.form_.predict(X.cpu().numpy()))
+            return self.fitted_.predict(X.abs()) * signs
+        return torch.from_numpy(self.form_.predict(X.abs().cpu().numpy())).to(X.device) * signs

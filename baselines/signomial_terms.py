@@ -141,10 +141,3 @@ def simple_number(value, digits):
     if abs(fraction - value) <= 1e-9 * abs(value):
         return sympy.Rational(fraction.numerator, fraction.denominator)
     return sympy.Float(value, digits)
-
-
-def formula(terms, names, signs):
-    """The terms as a sympy expression in the target's variables: |x| is x, or -x for a negative variable."""
-    x = [sympy.Symbol(n) if sign == "+" else -sympy.Symbol(n) for n, sign in zip(names, signs)]
-    return sympy.Add(*(simple_number(c, 6) * sympy.Mul(*(xi ** simple_number(w, 4) for xi, w in zip(x, row) if w))
-                       for row, c in zip(terms.exponents, terms.coefficients)))

@@ -66,14 +66,18 @@ def names(text):
     return items
 
 
-def positive_int(text):
+def positive_int(text, least=1):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
     return value
+
+
+def non_negative_int(text):
+    return positive_int(text, least=0)
 
 
 def choose(kind, requested, known):

@@ -53,7 +53,8 @@ def pipeline_info(refitted, results):
                         {"data_file": record["data_file"]} if "data_file" in record else {}),
             "target_definition": record["config"]["target_definition"],
             "target": {"name": target.name, "names": target.names, "products": target.products,
-                       "declared_ranges": None if ranges is None else [list(r) for r in ranges]},
+                       "declared_ranges": None if ranges is None else [list(r) for r in ranges],
+                       "angles": list(target.angle_columns())},
             "encoding": record["encoding"], "target_encoding": record["target_encoding"],
             "settings": record["config"]["settings"]}
 

@@ -44,9 +44,13 @@ class Declared:
     names: list
     products: list
     declared_ranges: list | None
+    angles: list = ()  # the angle encoding's columns (exports made before it have none)
 
     def product_exponents(self):
         return product_exponents(self.name, self.products, self.names)
+
+    def angle_columns(self):
+        return tuple(self.angles)
 
     def ranges(self):
         return None if self.declared_ranges is None else tuple(tuple(r) for r in self.declared_ranges)

@@ -89,7 +89,8 @@ def target_of(record, data=None):
         raise UserError(f"data file {path} is not the one run {record['key']} was trained on (sha256 "
                         f"{file_sha256(path)[:12]}..., the run's {recorded['sha256'][:12]}...); pass --data with that file")
     return TableTarget.load(path, recorded["target"], recorded["features"], recorded["drop_missing"],
-                            recorded["split_column"], recorded["products"], name=record["target"])
+                            recorded["split_column"], recorded["products"], name=record["target"],
+                            angles=recorded.get("angles", ()))
 
 
 def device_of(record):

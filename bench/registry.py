@@ -122,7 +122,7 @@ MODELS = {
     "gplearn": Model(GPlearn, "symbolic regression (gplearn) on y / median|y|, exp added, relative-error fitness",
                      _gplearn_settings, target_encodings=("none",)),
     "signomial": Model(SignomialModel, "the asker's network with the ladder's fixed recipe, read back as a formula",
-                       _signomial_settings, encodings=("raw",), target_encodings=("none",), tensors=True,
+                       _signomial_settings, encodings=("raw", "diff"), target_encodings=("none",), tensors=True,
                        accepts=sign_definite),
     "operon": Model(operon.OperonCell, "symbolic regression (Operon, pyoperon) with SRBench's settings, 500k evaluations",
                     operon.settings, target_encodings=("none",), requires=("pyoperon", "sr")),

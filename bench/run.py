@@ -71,6 +71,8 @@ def parser():
     cli.data_arguments(data)
     data.add_argument("--products", type=cli.names, metavar="F,G", help="with --data: products of feature columns "
                       "for the product encoding, e.g. x3*x4")
+    data.add_argument("--angles", type=cli.names, metavar="C,D", help="with --data: feature columns that are angles "
+                      "in radians, for the angle encoding")
     cli.out_arguments(p, DEFAULT_OUT, "results folder: records go to <out>/runs")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
@@ -144,7 +146,8 @@ def data_conditions(args):
 
 
 DATA_FLAGS = {"target": "--target", "features": "--features", "split_column": "--split-column",
-              "drop_missing": "--drop-missing", "products": "--products"}
+              "drop_missing": "--drop-missing", "products": "--products",
+              "angles": "--angles"}
 CONDITION_FLAGS = {"train_rows": "--train-rows", "noise": "--noise", "extrapolate": "--extrapolate",
                    "extra_features": "--extra-features"}
 
@@ -170,7 +173,7 @@ def chosen_targets(args):
             raise UserError(f"{given[0]} changes how a formula is drawn, and a data file's rows are given; drop it "
                             "with --data")
         target = TableTarget.load(args.data, args.target, args.features, args.drop_missing, args.split_column,
-                                  args.products or ())
+                                  args.products or (), angles=args.angles or ())
         for seed in range(args.seeds):
             target.table.split(seed)
         if target.table.dropped:

@@ -4,15 +4,17 @@ one or more suites (or of a targets file), resumable, with per-equation and aggr
 Every equation gets, at one budget (`--budget`):
   references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
-              asinh target); `signomial` where its variables keep one sign
-  recipe      each of the recipe's candidates (standard, log and edges+log inputs: the usual scaling and the two
-              log scalings; asinh target) is trained again and polished by a short L-BFGS round; the one that
-              validates best (its finalist) is run again from the same seed (the same Adam steps, up to the
-              floating-point order of a differently composed ensemble) with many more L-BFGS iterations
-              (successive halving: the polish, not the Adam steps, decides how close a smooth formula gets, and
-              it is where the time goes). The recipe keeps, per equation, whichever of all its runs (the
-              references, the signomial, the candidates and the finalist) has the lowest validation error
-              (`chosen` in per_equation.csv). Nothing reads a test set to choose.
+              asinh target); `signomial` on raw inputs, and on diff's differences and sums where two inputs' ranges
+              coincide, where no input reaches 0; and one fixed pipeline (edges+log
+              inputs, asinh target) polished as long as a finalist, to measure what the recipe's choice adds
+  recipe      each of the recipe's candidates (standard, log and edges+log inputs; diff+log where two inputs'
+              ranges coincide, angle+log where inputs are declared angles; asinh target) is trained again and
+              polished by a short L-BFGS round; the one that validates best (its finalist) is run again from the
+              same seed (the same Adam steps, up to the floating-point order of a differently composed ensemble)
+              with many more L-BFGS iterations (successive halving: the polish, not the Adam steps, decides how
+              close a smooth formula gets, and it is where the time goes). The recipe keeps, per equation,
+              whichever of all its runs (the references, the signomial, the candidates and the finalist) has the
+              lowest validation error (`chosen` in per_equation.csv). Nothing reads a test set to choose.
 The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
 large ensembles rather than one small one per equation. Finished runs are never redone: the same command
 resumes a suite.
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from bench import cli, references
 from bench.conditions import Conditions
+from bench.encodings import build_input_encoder
 from bench.errors import UserError
 from bench.records import load_records, prepare_out
 from bench.registry import MODELS, check_installed
@@ -43,12 +46,19 @@ from bench.train import TrainConfig
 
 DEFAULT_OUT = "runs/suite"  # a git-ignored folder; the committed suite (COMMITTED_OUT) needs --regenerate
 COMMITTED_OUT = "results/suite"  # its report also rewrites the README's suite sentence
-RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh")]  # the candidates the recipe polishes
+# The candidates the recipe polishes. Those whose first encoding engineers features (diff, angle) run only on
+# equations where it adds a column: differences where two inputs' ranges coincide, angles where inputs are declared.
+RECIPE = [("standard", "asinh"), ("log", "asinh"), ("edges+log", "asinh"), ("diff+log", "asinh"), ("angle+log", "asinh")]
+ENGINEERED = ("diff", "angle")
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
-# recipe's candidates, all at one budget.
+# first three of the recipe's candidates, all at one budget, unpolished.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
-FINALISTS = "finalists + longer L-BFGS"  # the last stage's name
+# One fixed pipeline polished as long as a finalist on every equation: what the recipe's choice adds, at equal polish.
+FIXED = ("edges+log", "asinh")
+CANDIDATES = "recipe candidates + L-BFGS"  # stages' names
+FINALISTS = "finalists + longer L-BFGS"
 PARTS = ("recipe", "references")  # wall_times.csv's parts: the recipe's stages, then the outside references'
+FIXED_STAGE = "fixed reference + longer L-BFGS"
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,11 @@ def parser():
     p.add_argument("--targets", type=cli.names, help="only these targets (comma-separated)")
     cli.out_arguments(p, DEFAULT_OUT, f"results folder (with --out {COMMITTED_OUT} --regenerate, the README's suite "
                       "sentence is rewritten too)")
-    p.add_argument("--seeds", type=cli.positive_int, default=1, help="seeds 0..N-1 per equation (default: 1)")
+    p.add_argument("--seeds", type=cli.positive_int, default=1, help="N seeds per equation, from --first-seed on "
+                   "(default: 1)")
+    p.add_argument("--first-seed", type=cli.non_negative_int, default=0, metavar="K",
+                   help="the first seed (default: 0); judge a recipe change on a seed the committed results do not "
+                   "use (3 or above)")
     p.add_argument("--budget", choices=list(BUDGETS), default="default",
                    help="what each equation gets (default: default): " + "; ".join(
                        f"{name}: {b.steps:,} Adam steps per mlp run, {b.lbfgs_iters:,} L-BFGS iterations per recipe "
@@ -127,10 +141,24 @@ def suite_targets(args):
     return chosen
 
 
+def adds_features(encoding, target):
+    """Whether the spec's engineered features (diff, angle) add a column on this target: False where the rule finds
+    no comparable pair or no angle, so the candidate would only repeat its plain counterpart."""
+    first = encoding.split("+")[0]
+    if first not in ENGINEERED:
+        return True
+    try:
+        X = target.example_inputs(1024)
+        return build_input_encoder(first, target).fit(X).transform(X).shape[1] > X.shape[1]
+    except UserError:  # e.g. no input declared an angle
+        return False
+
+
 def stages(targets, budget, seeds, device, out):
     """The suite's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
-    signomial, the recipe's candidates polished, then each equation's finalist polished longer (chosen from the
-    candidates' records in `out`, so that stage is planned once the one before it has run)."""
+    signomial, the recipe's candidates polished, the fixed reference polished long, then each equation's finalist
+    polished longer (chosen from the candidates' records in `out`, so that stage is planned once the one before it
+    has run)."""
     config = TrainConfig(steps=budget.steps, train_size=budget.train_size, val_size=budget.val_size,
                          test_size=budget.test_size)
     first = [cell for encodings, target_encodings in FIRST_STAGE
@@ -139,14 +167,21 @@ def stages(targets, budget, seeds, device, out):
     cells = plan(targets, ["raw"], ["asinh"], ["lightgbm"], seeds, config, budget.train_size, device)[0]
     yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
     signomial = replace(config, steps=budget.signomial_steps)
-    yield "signomial", plan(targets, ["raw"], ["none"], ["signomial"], seeds, signomial, budget.train_size, device)[0]
+    yield "signomial", [cell for encoding in ("raw", "diff")
+                        for cell in plan([t for t in targets if adds_features(encoding, t)], [encoding], ["none"],
+                                         ["signomial"], seeds, signomial, budget.train_size, device)[0]]
 
     def polished(iterations):
         return MODELS["mlp"].settings(replace(config, lbfgs_iters=iterations), None)
 
-    candidates = [replace(c, settings=polished(budget.lbfgs_iters)) for c in first
-                  if (c.encoding, c.target_encoding) in RECIPE]
-    yield "recipe candidates + L-BFGS", candidates
+    def runs(encoding, target_encoding, settings):
+        where = [t for t in targets if adds_features(encoding, t)]
+        cells = plan(where, [encoding], [target_encoding], ["mlp"], seeds, config, None, device)[0] if where else []
+        return [replace(c, settings=settings) for c in cells]
+
+    candidates = [cell for pipeline in RECIPE for cell in runs(*pipeline, polished(budget.lbfgs_iters))]
+    yield CANDIDATES, candidates
+    yield FIXED_STAGE, runs(*FIXED, polished(budget.finalist_lbfgs_iters))
     yield FINALISTS, finalists(candidates, out, polished(budget.finalist_lbfgs_iters))
 
 
@@ -199,16 +234,18 @@ def main(argv=None):
     for model in ("mlp", "lightgbm", "signomial", *references.models(args.references)):
         check_installed(model)  # before any work: a missing extra would otherwise stop the suite midway
     device = cli.resolve_device(args.device, remote=args.scheduler is not None)
-    first = next(iter(stages(targets, budget, args.seeds, device, args.out)))[1]
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    first = next(iter(stages(targets, budget, seeds, device, args.out)))[1]
     check_memory(first, device, args.jobs, remote=args.scheduler is not None, targets_per_job=args.targets_per_job)
     prepare_out(args.out)
     command = ["python", "-m", "bench.suite", *(sys.argv[1:] if argv is None else argv)]
     tick = time.perf_counter()
-    print(f"{len(targets)} equations, budget {args.budget}, {args.seeds} seed(s), on {device}", file=sys.stderr)
+    print(f"{len(targets)} equations, budget {args.budget}, seed(s) {', '.join(map(str, seeds))}, on {device}",
+          file=sys.stderr)
     ran, spent = dict.fromkeys(PARTS, 0), dict.fromkeys(PARTS, 0.0)  # per part: runs run, seconds
     planned = {}  # each stage's run keys (the finalists' known once the candidates have run)
-    outside = references.reference_stages(args.references, targets, args.budget, budget, args.seeds, device)
-    for part, (name, cells) in chain(((PARTS[0], stage) for stage in stages(targets, budget, args.seeds, device, args.out)),
+    outside = references.reference_stages(args.references, targets, args.budget, budget, seeds, device)
+    for part, (name, cells) in chain(((PARTS[0], stage) for stage in stages(targets, budget, seeds, device, args.out)),
                                      ((PARTS[1], stage) for stage in outside)):
         stage_tick = time.perf_counter()
         planned[name] = {cell.key for cell in cells}
@@ -230,6 +267,7 @@ def main(argv=None):
     keys = set().union(*planned.values())
     records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS],
+                                 candidates=planned[CANDIDATES], fixed_reference=planned[FIXED_STAGE],
                                  other_methods=references.run_keys(planned))
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0

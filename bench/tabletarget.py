@@ -42,17 +42,19 @@ class TableTarget:
     split_column: str | None = None
     drop_missing: bool = False
     products: list[str] = field(default_factory=list)
+    angles: list[str] = field(default_factory=list)  # feature columns that are angles, for the `angle` encoding
     conditions: Conditions = field(default_factory=Conditions)
     formula = None  # a data file has none: the hook that models and the harness read
     scale = None
 
     @classmethod
-    def load(cls, path, column, features=None, drop_missing=False, split_column=None, products=(), name=None):
+    def load(cls, path, column, features=None, drop_missing=False, split_column=None, products=(), name=None,
+             angles=()):
         """Load and check the file (bench.datafile.load_table): a one-line UserError for bad data. `name`
         defaults to the file's stem."""
         table = load_table(path, column, features, drop_missing, split_column)
         name = name or re.sub(r"[^\w.+-]", "-", Path(path).stem)[:MAX_NAME_CHARS]
-        return cls(table, name, split_column, drop_missing, list(products))
+        return cls(table, name, split_column, drop_missing, list(products), list(angles))
 
     @property
     def names(self):
@@ -71,7 +73,7 @@ class TableTarget:
         """What names the data in every record's config: the file's content hash and how it was read, not its path."""
         return {"data_file": {"sha256": self.table.sha256, "target": self.table.target, "features": self.names,
                               "split_column": self.split_column, "drop_missing": self.drop_missing,
-                              "products": self.products}}
+                              "products": self.products} | ({"angles": self.angles} if self.angles else {})}
 
     def under(self, conditions):
         """This target under `conditions`: only the clean ones, as a file's rows cannot be redrawn."""
@@ -81,8 +83,16 @@ class TableTarget:
         return self
 
     def check(self):
-        """Raise UserError now for a product that is not a product of powers of feature columns."""
+        """Raise UserError now for a product that is not a product of powers of feature columns, or an angle
+        that is not a feature column."""
         self.product_exponents()
+        self.angle_columns()
+
+    def angle_columns(self):
+        unknown = [a for a in self.angles if a not in self.names]
+        if unknown:
+            raise UserError(f"--angles: {unknown[0]!r} is not a feature column; choose from {', '.join(self.names)}")
+        return tuple(self.names.index(a) for a in self.angles)
 
     def product_exponents(self):
         return product_exponents(self.name, self.products, self.names)

@@ -22,7 +22,7 @@ MAX_FILE_BYTES = 1_000_000  # a targets file beyond this is refused before it is
 MAX_NAME_CHARS = 100  # a target's name is part of its records' file names
 
 _TARGET_KEYS = {"description", "difficulty", "formula", "max_rejected", "min_abs_y", "scale", "products", "variables"}
-_VARIABLE_KEYS = {"low", "high", "dist", "sign"}
+_VARIABLE_KEYS = {"low", "high", "dist", "sign", "angle"}
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Variable:
     high: sympy.Expr
     dist: str = "uniform"
     sign: str = "+"
+    angle: bool = False  # an angle in radians, for the `angle` encoding
 
 
 @dataclass
@@ -92,6 +93,10 @@ class Target:
     def ranges(self):
         """Each variable's (name, low, high, dist) as plain data, bounds written as formulas (the `edges` encoder's)."""
         return tuple((v.name, str(v.low), str(v.high), v.dist) for v in self.variables)
+
+    def angle_columns(self):
+        """The indices of the inputs declared angles (the `angle` encoding's)."""
+        return tuple(j for j, v in enumerate(self.variables) if v.angle)
 
     def bounds(self, X):
         """(low, high), each (n, d): the range each row's |x_j| was drawn from (bounds may use earlier inputs)."""
@@ -242,7 +247,9 @@ def _parse_target(name, table, constant_values, where):
             raise UserError(f"{at}: expected a table like {{ low = 0, high = 1 }}")
         unknown = sorted(set(spec) - _VARIABLE_KEYS)
         if unknown:
-            raise UserError(f"{at}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: low, high, dist, sign")
+            raise UserError(f"{at}: unknown key(s) {', '.join(map(repr, unknown))}; allowed: low, high, dist, sign, angle")
+        if not isinstance(spec.get("angle", False), bool):
+            raise UserError(f"{at}: angle must be true or false")
         missing = [key for key in ("low", "high") if key not in spec]
         if missing:
             raise UserError(f"{at}: missing {' and '.join(missing)}; give both bounds")
@@ -264,7 +271,7 @@ def _parse_target(name, table, constant_values, where):
                 raise UserError(f"{at}: low ({float(low):g}) >= high ({float(high):g}); make low < high")
             if dist == "log-uniform" and float(low) <= 0:
                 raise UserError(f"{at}: log-uniform needs 0 < low; raise low or use dist = \"uniform\"")
-        variables.append(Variable(var_name, low, high, dist, sign))
+        variables.append(Variable(var_name, low, high, dist, sign, spec.get("angle", False)))
     names = [v.name for v in variables]
     expr = parse_formula(table["formula"], f"{where}: formula", names, constant_values)
     scale = table.get("scale")

@@ -11,8 +11,10 @@ from sklearn.pipeline import make_pipeline
 
 from bench.errors import UserError
 
+from .angle import Angles
 from .edges import Edges
 from .log import Asinh, SignedLog
+from .pairs import MAX_PAIRS, Differences
 from .ple import PiecewiseLinear
 from .product import Products
 from .quantile import Power, Quantile
@@ -43,6 +45,13 @@ INPUT_ENCODINGS = {
                       "inputs plus each uniformly drawn input's distance to the ends of its range (use as "
                       "edges+log: a pole at a range's end becomes linear)",
                       reads_raw_inputs=True),
+    "diff": Encoding(lambda target: Differences(None if target is None else target.ranges()),
+                     f"inputs plus xi − xj and xi + xj for each pair of inputs whose ranges coincide (at most "
+                     f"{MAX_PAIRS} pairs; use as diff+log: a pole where two inputs meet becomes linear)",
+                     reads_raw_inputs=True),
+    "angle": Encoding(lambda target: Angles(*_declared_angles(target)),
+                      "inputs plus sin, cos, sin(θ/2) and cos(θ/2) of each input declared an angle (use as angle+log)",
+                      reads_raw_inputs=True),
     "quantile": Encoding(lambda target: Quantile(), "each column through its training CDF to a standard normal"),
     "power": Encoding(lambda target: Power(), "Yeo-Johnson power transform, standardized"),
     "ple": Encoding(lambda target: PiecewiseLinear(), "piecewise-linear encoding on 16 quantile bins per column"),
@@ -67,6 +76,15 @@ def _declared_products(target):
     return target.product_exponents(), target.names
 
 
+def _declared_angles(target):
+    """The target's angle columns and its input names, for the `angle` encoder."""
+    columns = () if target is None else target.angle_columns()
+    if not columns:
+        raise UserError("encoding 'angle' needs inputs declared angles (a variable's angle = true in a targets file, "
+                        "--angles for a data file); choose another encoding")
+    return columns, target.names
+
+
 def check_input_encoding(spec):
     """Raise UserError unless every part of `spec` ('log' or 'product+log') is registered."""
     parts = spec.split("+")
@@ -74,10 +92,11 @@ def check_input_encoding(spec):
         if part not in INPUT_ENCODINGS:
             raise UserError(f"unknown encoding {part!r}; choose from {', '.join(INPUT_ENCODINGS)} "
                             "(join several with '+', e.g. product+log)")
-    for part in parts[1:]:
-        if INPUT_ENCODINGS[part].reads_raw_inputs:
-            raise UserError(f"encoding {spec!r}: {part} reads the inputs as drawn, so it must come first; "
-                            f"write {'+'.join([part] + [p for p in parts if p != part])}")
+    raw = [INPUT_ENCODINGS[part].reads_raw_inputs for part in parts]
+    if raw != sorted(raw, reverse=True):  # those that read the inputs as drawn append columns: they come first
+        readers = [p for p, reads in zip(parts, raw) if reads]
+        raise UserError(f"encoding {spec!r}: {', '.join(readers)} read(s) the inputs as drawn, so they come first; "
+                        f"write {'+'.join(readers + [p for p, reads in zip(parts, raw) if not reads])}")
 
 
 def needs_products(spec):

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from bench.encodings.scale import Identity
 
 from baselines.signomial import Fitted, LogInputs, Loss, Recipe, Signomial
 from baselines.signomial_model import network_terms, read_formula, sign_definite
-from baselines.signomial_terms import Terms, formula, json_number, refine, refit, snap
+from baselines.signomial_signs import FeatureView, sign_rule
+from baselines.signomial_terms import Terms, json_number, refine, refit, simple_number, snap
 from bench.data import sample_data
 from bench.protocol import evaluate
 from bench.registry import MODELS
@@ -75,7 +77,7 @@ def test_sign_definite_accepts_one_sign_away_from_zero_and_says_why_not_otherwis
     assert sign_definite(load_targets()["seed"]) is None and sign_definite(load_targets()["seed-coded"]) is None
     assert sign_definite(TARGETS["mixed"]) is None and sign_definite(TARGETS["chained"]) is None
     assert "x2 can reach 0" in sign_definite(TARGETS["crossing"])
-    assert "x1 takes both signs" in sign_definite(TARGETS["signed"])
+    assert sign_definite(TARGETS["signed"]) is None  # both signs: the sign rule carries them
 
 
 def test_a_target_whose_variable_crosses_zero_is_skipped_with_a_note_not_a_crash():
@@ -103,10 +105,11 @@ def test_snap_rounds_to_simple_fractions_and_refit_recovers_exact_coefficients()
     np.testing.assert_allclose(snapped.coefficients, [3, -1], rtol=1e-12)  # 3 x1/|x2| - x1^2 |x2|
     halves = snap(Terms(np.array([[0.49, -0.34]]), np.ones(1)), 2, (X, y))
     np.testing.assert_array_equal(halves.exponents, [[0.5, -0.5]])
-    assert sympy.simplify(formula(snapped, ["x1", "x2"], ["+", "-"]) - TARGETS["mixed"].expr) == 0
+    view = FeatureView(TARGETS["mixed"], Identity().fit(X), X, y)  # x2 < 0 on every row: |x2| is -x2
+    assert sympy.simplify(view.expression(snapped, simple_number) - TARGETS["mixed"].expr) == 0
     assert np.abs(refit(snapped.exponents, X, y).predict(X) / y - 1).max() < 1e-12
     tiny = Terms(np.array([[1.0, -1.0]]), np.array([6.6743e-11]))
-    assert str(formula(tiny, ["m", "r"], ["+", "+"])) == "6.6743e-11*m/r"  # not rounded to the fraction 0
+    assert str(view.expression(tiny, simple_number)) == "-6.6743e-11*x1/x2"  # not rounded to the fraction 0
     assert json_number(np.inf) is None and json_number(np.nan) is None and json_number(2.5) == 2.5
 
 
@@ -138,7 +141,8 @@ def test_snapping_never_keeps_a_form_that_is_worse_on_validation():
         net.fc1.weight.fill_(2 / loss.s)
         net.fc1.bias.zero_()
     recipe = replace(Recipe.from_settings(settings), polish_iters=50)
-    final, details = read_formula(Fitted(net, inputs, loss, torch.float64), target, data, recipe, settings)
+    view = FeatureView(target, Identity().fit(data.X_train), data.X_train.numpy(), data.y_train.numpy())
+    final, details = read_formula(Fitted(net, inputs, loss, torch.float64), view, data, recipe, settings)
     errors = details["val_error"]
     assert details["snapped"] is False and errors["snapped"] > max(errors["network"], errors["compact"])
     assert final.score(data.X_val.numpy(), data.y_val.numpy()) < 1e-9
@@ -171,4 +175,31 @@ def test_signomial_recovers_the_question_formula_exactly():
 @pytest.mark.parametrize("name", ["power"])
 def test_signomial_is_registered_for_raw_inputs_and_sign_definite_targets(name):
     model = MODELS["signomial"]
-    assert model.encodings == ("raw",) and model.accepts(TARGETS[name]) is None and not model.needs_scale
+    assert model.encodings == ("raw", "diff") and model.accepts(TARGETS[name]) is None and not model.needs_scale
+
+
+def test_the_sign_rule_is_the_product_of_signs_that_gives_y_s_sign_or_none():
+    rng = np.random.default_rng(0)
+    F = rng.uniform(1, 2, (500, 4)) * rng.choice([-1.0, 1.0], (500, 4))
+    F[:, 3] = np.abs(F[:, 3])  # one sign: never part of a rule
+    assert sign_rule(F, F[:, 0] * F[:, 2] * F[:, 3]) == (0, 2)
+    assert sign_rule(F, np.abs(F[:, 1])) == ()
+    assert sign_rule(F, F[:, 0] + F[:, 1]) is None  # a sum's sign is no product of signs
+
+
+def test_signomial_on_diff_features_recovers_a_pole_where_two_inputs_meet_exactly():
+    """q/(w0² − w²) with q, w0 and w of both signs: y / (sign(q) sign(w0 − w) sign(w0 + w)) = |q| |w0 − w|^-1
+    |w0 + w|^-1, one term, read back as the formula itself."""
+    [target] = parse_targets("""[targets.pole]
+formula = "q/(w0**2 - w**2)"
+[targets.pole.variables]
+q = { low = 1, high = 10, dist = "log-uniform", sign = "+-" }
+w0 = { low = 1, high = 100, dist = "log-uniform", sign = "+-" }
+w = { low = 1, high = 100, dist = "log-uniform", sign = "+-" }
+""", "test").values()
+    [result] = evaluate("signomial", target, 0, [("diff", "none")], small_settings(), "cpu")
+    assert result["status"] == "ok", result.get("error")
+    q, w0, w = sympy.symbols("q w0 w")
+    assert result["details"]["sign_rule"] == [str(q), str(w0 - w), str(w0 + w)]
+    assert sympy.simplify(sympy.sympify(result["details"]["formula"]) - target.expr) == 0
+    assert result["metrics"]["median_rel_err"] <= 1e-9

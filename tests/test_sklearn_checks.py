@@ -6,16 +6,17 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from bench.targets import parse_targets
 
-# a small target that declares a product, so that `product` builds as it does in a sweep
+# a small target that declares a product and an angle, so that `product` and `angle` build as in a sweep
 TARGET = parse_targets('[targets.t]\nformula = "a*b"\nproducts = ["a*b"]\n[targets.t.variables]\n'
-                       'a = { low = 1, high = 2 }\nb = { low = 1, high = 2 }\n', "t.toml")["t"]
+                       'a = { low = 1, high = 2, angle = true }\nb = { low = 1, high = 2 }\n', "t.toml")["t"]
 ENCODERS = list({type(encoder): encoder for encoder in (encoding.build(TARGET) for encoding in
                                                           [*INPUT_ENCODINGS.values(), *TARGET_ENCODINGS.values()])}.values())
 
 
 def test_every_registered_encoder_class_is_checked():
     assert {type(e).__name__ for e in ENCODERS} == {"Identity", "MinMax", "Standard", "SignedLog", "Asinh",
-                                                     "Products", "Edges", "Quantile", "Power", "PiecewiseLinear"}
+                                                     "Products", "Edges", "Differences", "Angles", "Quantile", "Power",
+                                                     "PiecewiseLinear"}
 
 
 # scikit-learn fits QuantileTransformer on fewer rows than its n_quantiles in these checks, and says so

@@ -24,13 +24,18 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     assert set(table.columns) >= {"target", "suite", "difficulty", "pipeline", "chosen", "r2", "median_rel_err", "seconds"}
     assert set(table["target"]) == set(TWO.split(",")) and (table["difficulty"] == "easy").all()
     assert table.groupby("target")["chosen"].sum().tolist() == [1, 1]
-    for _, runs in table.groupby("target"):  # the chosen run has the lowest validation error of all the equation's
-        assert runs.loc[runs["chosen"], "val_error"].iloc[0] == runs["val_error"].min()
-        candidates = runs[runs["pipeline"].str.endswith(" + 100 L-BFGS")]  # the quick budget's short polish
-        [finalist] = runs.loc[runs["pipeline"].str.endswith(" + 300 L-BFGS"), "pipeline"]  # and its longer one
-        assert len(candidates) == len(suite.RECIPE)
+    for name, runs in table.groupby("target"):  # the chosen run has the lowest validation error of the recipe's own
+        own = runs[runs["role"].isin(["reference", "candidate", "finalist"])]
+        assert runs.loc[runs["chosen"], "val_error"].iloc[0] == own["val_error"].min()
+        candidates = runs[runs["role"] == "candidate"]  # the quick budget's short polish
+        assert candidates["pipeline"].str.endswith(" + 100 L-BFGS").all()
+        # the engineered candidates run where their features add a column: both equations have a pair of one range
+        assert len(candidates) == len(suite.RECIPE) - 1  # no angle in either
+        [finalist] = runs.loc[runs["role"] == "finalist", "pipeline"]  # and its longer one
         best = candidates.sort_values("val_error")["pipeline"].iloc[0]  # the candidate that validates best
-        assert finalist == best.replace(" + 100 L-BFGS", " + 300 L-BFGS")
+        assert finalist.removeprefix("finalist ") == best.removeprefix("candidate ").replace(" + 100 L-BFGS", " + 300 L-BFGS")
+        [fixed] = runs.loc[runs["role"] == "fixed reference", "pipeline"]  # one fixed pipeline, polished as long
+        assert fixed == "mlp edges+log→asinh + 300 L-BFGS", name
     summary = (out / "summary.md").read_text()
     assert "## Solve rate" in summary and "SRBench 2021" in summary and "recipe (chosen on validation)" in summary
     capsys.readouterr()
