@@ -3,10 +3,12 @@
 pykan's recipe (Liu et al., "KAN: Kolmogorov-Arnold Networks", and its tutorials): a [d, hidden, 1] network of
 cubic B-spline edges trained by LBFGS, then grid extension, each finer grid initialized from the coarser fit and
 trained again; here the grid kept is the one whose network validates best (the project's choice metric). Where
-the kept network fits its validation rows (R² ≥ SYMBOLIC_GATE_R2), pykan's `auto_symbolic` snaps every edge to a
-function of a small library and LBFGS refits their affine constants: the formula it returns is written in the
-target's variables (through the input encoder's columns and the target encoder's inverse) and goes through the
-symbolic-solution check (bench/solution.py); the symbolic network replaces the splines only if it validates better.
+the kept network is accurate on its validation rows (R² > SOLVED_R2, what a symbolic solution must reach on
+held-out rows), pykan's `auto_symbolic` snaps every edge to a function of a small library and LBFGS refits their
+affine constants: the formula it returns is written in the target's variables (through the input encoder's
+columns and the target encoder's inverse) and goes through the symbolic-solution check (bench/solution.py); the
+symbolic network replaces the splines only if it validates better. Through the asinh target's inverse a formula
+is sinh of the network's: it is a symbolic solution only where that inner formula is asinh(y / s) itself.
 
 The network fits the first `fit_rows` training rows (pykan's examples use 1,000; every LBFGS evaluation is a pass
 over them), in float32 on the CPU, with one seed fixing its initialization and pykan's row shuffles (the global
@@ -28,10 +30,9 @@ from bench.encodings.log import Asinh
 from bench.encodings.scale import Affine, Identity
 
 from bench.data import derive_seed
-from bench.metrics import regression_metrics
+from bench.metrics import SOLVED_R2, regression_metrics
 from bench.solution import encoded_solution_details
 
-SYMBOLIC_GATE_R2 = 0.99  # auto_symbolic only for a network that fits its validation rows this well
 VALIDATION_LOG_ROWS = 256  # validation rows pykan's fit reports its "test" loss on (its log only; choices use all)
 
 
@@ -40,7 +41,7 @@ def settings(config, train_size):
     LBFGS takes up to 20 evaluations a step), on at most 1,000 rows."""
     return {"train_size": train_size or 2_000, "val_size": config.val_size, "test_size": config.test_size,
             "hidden": 5, "spline_order": 3, "grids": [3, 10, 20], "steps": 10, "fit_rows": 1_000,
-            "symbolic_rows": 256, "symbolic_steps": 10, "library": "x,x^2,x^3,1/x,1/x^2,sqrt,exp,log,sin"}
+            "symbolic_rows": 128, "symbolic_steps": 10, "library": "x,x^2,x^3,1/x,1/x^2,sqrt,exp,log,sin"}
 
 
 @contextlib.contextmanager
@@ -122,9 +123,9 @@ class KANRegressor:
         s = self.settings
         r2 = regression_metrics(self.context.split.decode(self._predict(self.network_, X_val)),
                                 self.context.split.y_val)["r2"]
-        if not r2 >= SYMBOLIC_GATE_R2:
+        if not r2 > SOLVED_R2:
             return {"symbolic_solution": False, "symbolic_solution_note": f"no formula: the network's validation "
-                    f"R² is {r2:.4g}, below {SYMBOLIC_GATE_R2}, where auto_symbolic is tried"}
+                    f"R² is {r2:.6g}, not above {SOLVED_R2}, where auto_symbolic is tried"}
         symbolic = copy.deepcopy(self.network_)
         with pykan_quietly(seed):
             symbolic(dataset["train_input"][: s["symbolic_rows"]])  # the activations auto_symbolic fits its functions to
