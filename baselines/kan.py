@@ -11,9 +11,10 @@ symbolic network replaces the splines only if it validates better. Through the a
 is sinh of the network's: it is a symbolic solution only where that inner formula is asinh(y / s) itself.
 
 The network fits the first `fit_rows` training rows (pykan's examples use 1,000; every LBFGS evaluation is a pass
-over them), in float32 on the CPU, with one seed fixing its initialization and pykan's row shuffles (the global
-random generators pykan seeds are restored afterwards). pykan's own writes (checkpoints, logs, progress bars)
-are switched off or kept out of the output.
+over them), in float32 on one CPU thread (its tensors are small: more threads mostly wait on each other), with
+one seed fixing its initialization and pykan's row shuffles (the global random generators pykan seeds are
+restored afterwards). pykan's own writes (checkpoints, logs, progress bars) are switched off or kept out of the
+output.
 """
 
 import contextlib
@@ -42,6 +43,17 @@ def settings(config, train_size):
     return {"train_size": train_size or 2_000, "val_size": config.val_size, "test_size": config.test_size,
             "hidden": 5, "spline_order": 3, "grids": [3, 10, 20], "steps": 10, "fit_rows": 1_000,
             "symbolic_rows": 128, "symbolic_steps": 10, "library": "x,x^2,x^3,1/x,1/x^2,sqrt,exp,log,sin"}
+
+
+@contextlib.contextmanager
+def one_thread():
+    """torch on one thread inside, the caller's thread count restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
@@ -85,6 +97,10 @@ class KANRegressor:
         self.settings, self.context = settings, context
 
     def fit(self, X, y, X_val, y_val):
+        with one_thread():
+            return self._fit(X, y, X_val, y_val)
+
+    def _fit(self, X, y, X_val, y_val):
         from kan import KAN
 
         s, rows = self.settings, slice(self.settings["fit_rows"])
@@ -163,4 +179,5 @@ class KANRegressor:
             return network(torch.tensor(X, dtype=torch.float32))[:, 0].double().numpy()
 
     def predict(self, X):
-        return self._predict(self.network_, X)
+        with one_thread():
+            return self._predict(self.network_, X)

@@ -11,7 +11,7 @@ import sympy
 import torch
 from bench.encodings import build_target_encoder
 
-from baselines.kan import KANRegressor, decoded_expression, pykan_quietly
+from baselines.kan import KANRegressor, decoded_expression, one_thread, pykan_quietly
 from bench import protocol
 from bench.cli import main_guard
 from bench.conditions import Conditions
@@ -52,6 +52,17 @@ def test_pykan_runs_seeded_and_silent_and_leaves_the_global_generators_as_they_w
     assert capsys.readouterr().out == ""
     assert torch.equal(torch.random.get_rng_state(), before[0]) and (np.random.get_state()[1] == before[1]).all()
     assert random.getstate() == before[2]
+
+
+def test_kan_trains_on_one_thread_and_gives_the_caller_its_threads_back():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with one_thread():
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
 
 
 def fitted(target, encoding, target_encoding, settings):
