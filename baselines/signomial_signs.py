@@ -61,9 +61,6 @@ class FeatureView:
         lib = torch if torch.is_tensor(F) else np
         return lib.prod(lib.sign(F[:, list(self.rule)]), 1) if self.rule else lib.ones_like(F[:, 0])
 
-    def magnitudes(self, F):
-        return F.abs() if torch.is_tensor(F) else np.abs(F)
-
     def sample(self, n, seed, device="cpu"):
         """Fresh rows of the target, as the signomial fits them: (|F|, y / S(F), rejected share)."""
         X, y, rejected = self.target.sample(n, seed, device)

@@ -73,8 +73,9 @@ def label(record):
 
 
 def choose(records, where):
-    """The run with the lowest validation error (ties: by key); UserError when no run has a finite one."""
-    scored = [record for record in records if math.isfinite(validation_of(record))]
+    """The run with the lowest validation error among those that finished (ties: by key); UserError when none has
+    a finite one."""
+    scored = [record for record in records if record["status"] == "ok" and math.isfinite(validation_of(record))]
     if not scored:
         raise UserError(f"no run finished with a finite validation error (see the records in {where}); check the data, "
                         "or try --budget default")

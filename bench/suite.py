@@ -4,8 +4,8 @@ one or more suites (or of a targets file), resumable, with per-equation and aggr
 Every equation gets, at one budget (`--budget`):
   references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
-              asinh target); `signomial` on raw inputs, and on diff's differences and sums where two inputs' ranges
-              coincide, where no input reaches 0; and one fixed pipeline (edges+log
+              asinh target); `signomial` (where no input reaches 0) on diff's differences and sums where two
+              inputs' ranges coincide, else on raw inputs; and one fixed pipeline (edges+log
               inputs, asinh target) polished as long as a finalist, to measure what the recipe's choice adds
   recipe      each of the recipe's candidates (standard, log and edges+log inputs; diff+log where two inputs'
               ranges coincide, angle+log where inputs are declared angles; asinh target) is trained again and
@@ -167,9 +167,10 @@ def stages(targets, budget, seeds, device, out):
     cells = plan(targets, ["raw"], ["asinh"], ["lightgbm"], seeds, config, budget.train_size, device)[0]
     yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
     signomial = replace(config, steps=budget.signomial_steps)
-    yield "signomial", [cell for encoding in ("raw", "diff")
-                        for cell in plan([t for t in targets if adds_features(encoding, t)], [encoding], ["none"],
-                                         ["signomial"], seeds, signomial, budget.train_size, device)[0]]
+    # one signomial per equation, on diff's features where they add a column (the raw inputs are among them)
+    yield "signomial", [cell for t in targets for cell in plan([t], ["diff" if adds_features("diff", t) else "raw"],
+                                                                ["none"], ["signomial"], seeds, signomial,
+                                                                budget.train_size, device)[0]]
 
     def polished(iterations):
         return MODELS["mlp"].settings(replace(config, lbfgs_iters=iterations), None)

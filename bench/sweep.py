@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from bench.conditions import Conditions
 from bench.device import device_name, full_precision
-from bench.encodings import check_input_encoding, needs_products, uses_periodic
+from bench.encodings import check_input_encoding, needs_angles, needs_products, uses_periodic
 from bench.errors import UserError
 from bench.protocol import evaluate_many
 from bench.records import config_key, environment, finished_keys, write_record
@@ -100,6 +100,9 @@ def plan(targets, encodings, target_encodings, models, seeds, config, train_size
                     continue
                 if needs_products(encoding) and not target.products:
                     skipped[f"{encoding} on {target.name}"] = "the target declares no products"
+                    continue
+                if needs_angles(encoding) and not target.angle_columns():
+                    skipped[f"{encoding} on {target.name}"] = "the target declares no angles"
                     continue
                 for target_encoding in target_encodings:
                     if model.target_encodings is not None and target_encoding not in model.target_encodings:

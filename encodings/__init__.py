@@ -99,6 +99,10 @@ def check_input_encoding(spec):
                         f"write {'+'.join(readers + [p for p, reads in zip(parts, raw) if not reads])}")
 
 
+def needs_angles(spec):
+    return "angle" in spec.split("+")
+
+
 def needs_products(spec):
     return any(INPUT_ENCODINGS[part].needs_products for part in spec.split("+"))
 

@@ -138,3 +138,16 @@ def test_write_suite_report_writes_symbolic_solutions_tiers_and_a_leaderboard(tm
     tiers = pd.read_csv(tmp_path / "precision_tiers.csv")
     row = tiers[(tiers["pipeline"] == RECIPE_LABEL) & (tiers["difficulty"] == "all") & (tiers["tier"] == "≤ 1e-3")]
     assert row[["hits", "runs"]].values.tolist() == [[2, 2]]
+
+
+def test_wall_time_counts_the_recipe_s_part_of_the_invocations_that_ran_the_reported_seeds(tmp_path):
+    from bench.report.suite import wall_time
+
+    (tmp_path / "wall_times.csv").write_text(
+        "finished,runs_run,seconds,command,part\n"
+        't,10,2650,"python -m bench.suite srsd-easy --out results/suite --jobs 2",recipe\n'
+        't,10,3000,"python -m bench.suite srsd-easy --first-seed 1 --seeds 2 --jobs 2",recipe\n'
+        't,10,900,"python -m bench.suite srsd-easy --first-seed 1 --references operon",references\n')
+    assert wall_time(tmp_path, [1]) == " Wall time: 3,000 s (50.0 min) over 1 logged invocation(s)."
+    assert "5,650 s" in wall_time(tmp_path, [0, 2])  # seeds 1 and 2 ran in the second invocation
+    assert wall_time(tmp_path, [5]) == ""

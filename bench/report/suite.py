@@ -10,6 +10,7 @@ pipeline: not solved, error +inf (it ranks last), never left out, never swapped 
 
 import contextlib
 import io
+import shlex
 
 import matplotlib
 
@@ -257,7 +258,7 @@ def write_suite_report(records, chosen, out, front_page=False, finalists=frozens
     cd = critical_difference(matrix, out / "critical_difference.png")
     devices = sorted({r["env"]["device"] for r in records if r["target"] in chosen})
     sentence = headline(everything, frame, "; ".join(devices), best_fixed, how)
-    place, spent = place_sentence(board), wall_time(out)
+    place, spent = place_sentence(board), wall_time(out, frame["seed"].unique())
     if front_page:
         write_block("suite", " ".join(part for part in (sentence, place) if part) + spent
                     + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
@@ -268,15 +269,28 @@ def write_suite_report(records, chosen, out, front_page=False, finalists=frozens
             "precision_profile.png", "summary.md"] + (["critical_difference.png"] if "Friedman test p" in cd else [])
 
 
-def wall_time(out):
-    """' Wall time: …' summed over <out>/wall_times.csv (every invocation that ran something to its end; one
-    killed midway is not logged), or ''."""
+def wall_time(out, seeds):
+    """' Wall time: …' of the recipe's part of the invocations in <out>/wall_times.csv that ran any of `seeds`
+    (every invocation that ran something to its end; one killed midway is not logged; the outside references are
+    timed apart), or ''."""
     path = out / "wall_times.csv"
     if not path.exists():
         return ""
     times = pd.read_csv(path)
+    times = times[times.get("part", pd.Series("recipe", index=times.index)).eq("recipe")
+                  & times["command"].map(lambda command: bool(set(seeds_of(command)) & set(seeds)))]
+    if times.empty:
+        return ""
     seconds = times["seconds"].sum()
     return f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s)."
+
+
+def seeds_of(command):
+    """The seeds a logged `python -m bench.suite …` command ran, read by the command's own parser."""
+    from bench.suite import parser  # the command imports this module
+
+    args, _ = parser().parse_known_args(shlex.split(command)[3:])
+    return range(args.first_seed, args.first_seed + args.seeds)
 
 
 def failures(frame, chosen):
