@@ -3,6 +3,7 @@ intervals, the order of the solve-rate table, wins, which pipelines the rank sta
 choice on validation with failures charged, roles, per-seed rates and the files written."""
 
 import math
+import shlex
 
 import numpy as np
 import pandas as pd
@@ -151,3 +152,13 @@ def test_wall_time_counts_the_recipe_s_part_of_the_invocations_that_ran_the_repo
     assert wall_time(tmp_path, [1]) == " Wall time: 3,000 s (50.0 min) over 1 logged invocation(s)."
     assert "5,650 s" in wall_time(tmp_path, [0, 2])  # seeds 1 and 2 ran in the second invocation
     assert wall_time(tmp_path, [5]) == ""
+
+
+def test_the_wall_time_log_reads_a_command_s_seeds_as_bench_suite_parses_them():
+    from bench.report.suite import seeds_of
+    from bench.suite import parser
+
+    for argv in (["srsd-easy"], ["srsd-easy", "--seeds", "3"], ["srsd-easy", "--first-seed", "4", "--seeds", "2"]):
+        args = parser().parse_args(argv)
+        assert list(seeds_of(shlex.join(["python", "-m", "bench.suite", *argv]))) == list(
+            range(args.first_seed, args.first_seed + args.seeds))
