@@ -18,7 +18,7 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from bench import cli
+import bench.cli as cli
 from bench.encoder_state import save
 from bench.errors import UserError
 from bench.exported import FORMAT, PIPELINE, WEIGHTS

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench import cli
+import bench.cli as cli
 from bench.errors import UserError
 from bench.export import check_destination, export_run
 from bench.exported import PIPELINE

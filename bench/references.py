@@ -14,7 +14,7 @@ budget's sizes) and fits the first `fit_rows` rows of the pool, at a budget stat
 
 from dataclasses import dataclass, replace
 
-from bench import cli
+import bench.cli as cli
 from bench.errors import UserError
 from bench.sweep import plan
 from bench.train import TrainConfig

@@ -29,7 +29,8 @@ from dataclasses import dataclass, replace
 from itertools import chain
 from pathlib import Path
 
-from bench import cli, references
+import bench.cli as cli
+import bench.references as references
 from bench.conditions import Conditions
 from bench.encodings import build_input_encoder
 from bench.errors import UserError
