@@ -19,6 +19,9 @@ from bench.train import TrainConfig, predict
 CONFIG = TrainConfig()
 N = 16_384  # rows per inference, transform and sampling call
 
+# every input encoding but `angle`, which needs inputs declared angles (the seed has none)
+BENCHED = [name for name in INPUT_ENCODINGS if name != "angle"]
+
 
 def synchronized(fn, device, *args):
     def call():
@@ -47,7 +50,7 @@ def encoded(encoding, target, X, device):
     return Z, EnsembleMLP([Z.shape[2]], [0], mlp).to(device)
 
 
-@pytest.mark.parametrize("encoding", INPUT_ENCODINGS)
+@pytest.mark.parametrize("encoding", BENCHED)
 def test_mlp_training_step(benchmark, encoding, seed_target, pool, device):
     X, y = pool
     Z, model = encoded(encoding, seed_target, X, device)
@@ -57,7 +60,7 @@ def test_mlp_training_step(benchmark, encoding, seed_target, pool, device):
     assert step.taken >= 1
 
 
-@pytest.mark.parametrize("encoding", INPUT_ENCODINGS)
+@pytest.mark.parametrize("encoding", BENCHED)
 def test_mlp_inference(benchmark, encoding, seed_target, pool, device):
     Z, model = encoded(encoding, seed_target, pool[0], device)
     benchmark.extra_info["samples"] = N
@@ -65,7 +68,7 @@ def test_mlp_inference(benchmark, encoding, seed_target, pool, device):
     assert out.shape == (1, N)
 
 
-@pytest.mark.parametrize("encoding", INPUT_ENCODINGS)
+@pytest.mark.parametrize("encoding", BENCHED)
 def test_encoder_transform(benchmark, encoding, seed_target, pool, device):
     X = pool[0]
     encoder = build_input_encoder(encoding, seed_target).fit(X)
