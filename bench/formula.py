@@ -239,10 +239,12 @@ def _quote(text, limit=60):
 
 
 def compile_formula(expr, symbols):
-    """A function of torch columns, one per symbol. The symbols become anonymous dummies first: lambdify puts
-    names in the namespace of the code it writes, where a variable named `sqrt` or `pi` would shadow those."""
-    dummies = [sympy.Dummy() for _ in symbols]
-    return sympy.lambdify(dummies, expr.xreplace(dict(zip(symbols, dummies))), modules=[TORCH_FUNCTIONS])
+    """A function of torch columns, one per symbol. The symbols are renamed _arg_0000, _arg_0001, … first:
+    lambdify puts names in the namespace of the code it writes, where a variable named `sqrt` or `pi` would shadow
+    those; and the order sympy writes a sum's or a product's terms in follows the names, so fixed names (not
+    dummies, numbered by a process-wide counter) give the same floating-point operations in every process."""
+    placeholders = [sympy.Symbol(f"_arg_{i:04d}") for i in range(len(symbols))]
+    return sympy.lambdify(placeholders, expr.xreplace(dict(zip(symbols, placeholders))), modules=[TORCH_FUNCTIONS])
 
 
 def _accepting_numbers(function):

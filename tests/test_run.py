@@ -14,7 +14,7 @@ TINY = ["--steps", "40", "--set", "eval_every=20", "--test-size", "2000", "--set
         "--set", "val_size=1000", "--seeds", "1"]
 RECORD_KEYS = {"target", "encoding", "target_encoding", "model", "seed", "status", "config", "metrics", "curve",
                "convergence", "throughput", "env", "memory"}
-METRICS = {"median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1"}
+METRICS = {"median_rel_err", "p90_rel_err", "p99_rel_err", "r2", "acc_1pct", "solved", "norm_l1", "nonfinite_share"}
 THREE = """
 [targets.signed]
 formula = "a * b**2"
