@@ -8,10 +8,10 @@ data file's `--angles`), never guessed from a formula's text.
 
 import torch
 
-from .base import TensorTransformer
+from .base import Appending
 
 
-class Angles(TensorTransformer):
+class Angles(Appending):
     """Appends the periodic and half-angle features of the `columns` given (indices of angle inputs, in radians);
     the inverse drops the added columns."""
 
@@ -30,11 +30,8 @@ class Angles(TensorTransformer):
         theta = X[:, list(self.columns)]
         return torch.cat([X, torch.sin(theta), torch.cos(theta), torch.sin(theta / 2), torch.cos(theta / 2)], dim=1)
 
-    def _inverse(self, Z):
-        return Z[:, : self.n_features_in_]
-
-    def _input_names(self):
-        return list(self.names) if len(self.names) == self.n_features_in_ else super()._input_names()
+    def _declared(self):
+        return self.names
 
     def _names_out(self, names):
         angles = [names[i] for i in self.columns]

@@ -70,6 +70,22 @@ class TensorTransformer(TransformerMixin, BaseEstimator):
         return getattr(self, name).to(device)
 
 
+class Appending(TensorTransformer):
+    """An encoder that appends columns computed from the inputs as drawn (products, edges, differences, angles):
+    its inverse drops them. `declared` names the leading input columns, where the encoder knows them."""
+
+    def _inverse(self, Z):
+        return Z[:, : self.n_features_in_]
+
+    def _input_names(self):
+        names = super()._input_names()
+        declared = list(self._declared())
+        return declared + names[len(declared):] if len(declared) <= len(names) else names
+
+    def _declared(self):
+        return ()
+
+
 def _from_numpy(array):
     """A tensor sharing the array's memory; a read-only array (a memmap) is copied first, as torch needs."""
     return torch.as_tensor(np.require(array, requirements="W"))

@@ -10,11 +10,11 @@ import torch
 
 from bench.formula import compile_formula, parse_formula
 
-from .base import TensorTransformer
+from .base import Appending
 from .product import FLOAT32_MAX
 
 
-class Edges(TensorTransformer):
+class Edges(Appending):
     """Appends |x| − low and high − |x| (clamped at 0) for each uniform input whose end is not 0 on train.
 
     `ranges` declares the ranges as plain data, one (name, low, high, dist) per leading input column: a bound
@@ -66,13 +66,8 @@ class Edges(TensorTransformer):
         extra = torch.nan_to_num(torch.cat(distances, dim=1).clamp(min=0), nan=0.0, posinf=FLOAT32_MAX)
         return torch.cat([X, extra], dim=1)
 
-    def _inverse(self, Z):
-        return Z[:, : self.n_features_in_]
-
-    def _input_names(self):
-        names = super()._input_names()
-        declared = [name for name, *_ in self.ranges or ()]
-        return declared + names[len(declared):]
+    def _declared(self):
+        return [name for name, *_ in self.ranges or ()]
 
     def _names_out(self, names):
         return (names + [f"|{names[i]}|−low" for i in self.low_columns_]

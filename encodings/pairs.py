@@ -13,7 +13,7 @@ import math
 import sympy
 import torch
 
-from .base import TensorTransformer
+from .base import Appending
 
 MAX_PAIRS = 16  # at most 32 added columns, whatever the width: six coordinates of one kind give 15 pairs
 SAME_RANGE = 0.9  # comparable: the two ranges overlap on at least this share of their union
@@ -63,7 +63,7 @@ def declared_range(low, high, dist):
     return (*magnitude_range(*bounds), dist)
 
 
-class Differences(TensorTransformer):
+class Differences(Appending):
     """Appends xi − xj, then xi + xj, for each comparable pair; the inverse drops the added columns.
 
     `ranges` declares the target's variables as plain data, one (name, low, high, dist) per leading input column
@@ -92,13 +92,8 @@ class Differences(TensorTransformer):
         i, j = (torch.tensor(side, device=X.device) for side in zip(*self.pairs_))
         return torch.cat([X, X[:, i] - X[:, j], X[:, i] + X[:, j]], dim=1)
 
-    def _inverse(self, Z):
-        return Z[:, : self.n_features_in_]
-
-    def _input_names(self):
-        names = super()._input_names()
-        declared = [name for name, *_ in self.ranges or ()]
-        return declared + names[len(declared):]
+    def _declared(self):
+        return [name for name, *_ in self.ranges or ()]
 
     def _names_out(self, names):
         return (names + [f"{names[i]}−{names[j]}" for i, j in self.pairs_]

@@ -2,12 +2,12 @@
 
 import torch
 
-from .base import TensorTransformer
+from .base import Appending
 
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
-class Products(TensorTransformer):
+class Products(Appending):
     """Appends coefficient · Π x_j^p_j for each declared product; the inverse drops the added columns.
 
     `products` is [(name, coefficient, {column: power})], as `Target.product_exponents()` gives it.
@@ -36,11 +36,8 @@ class Products(TensorTransformer):
         extra = torch.nan_to_num(torch.stack(columns, dim=1), nan=0.0, posinf=FLOAT32_MAX, neginf=-FLOAT32_MAX)
         return torch.cat([X, extra], dim=1)
 
-    def _inverse(self, Z):
-        return Z[:, : self.n_features_in_]
-
-    def _input_names(self):
-        return list(self.names) if len(self.names) == self.n_features_in_ else super()._input_names()
+    def _declared(self):
+        return self.names
 
     def _names_out(self, names):
         return names + [name for name, _, _ in self.products]
