@@ -118,6 +118,15 @@ def data_arguments(group, required=False):
                        "refusing the file")
 
 
+def feature_arguments(group):
+    """The flags that give a data file's encoders what a targets file declares (bench.run --data, bench.fit):
+    products of columns and the columns that are angles."""
+    group.add_argument("--products", type=names, metavar="F,G", help="with --data: products of feature columns for "
+                       "the product encoding, e.g. x3*x4")
+    group.add_argument("--angles", type=names, metavar="C,D", help="with --data: feature columns that are angles in "
+                       "radians, for the angle encoding")
+
+
 def main_guard(main):
     """Run `main`, turning a UserError into one line and exit 2, and Ctrl-C into one line and exit 130."""
     try:

@@ -62,7 +62,8 @@ def _flatten(root, nodes, leaves):
 
 
 def check_arrays(description, tensors):
-    """ValueError unless the arrays have the lengths `description` gives and every index points inside them."""
+    """ValueError unless the arrays have the lengths `description` gives, every index points inside them and every
+    child comes after its node (no cycle)."""
     lengths = {"roots": description["trees"], "leaf_value": description["leaves"]} | {
         name: description["nodes"] for name in ("feature", "threshold", "left", "right", "default_left", "missing")}
     for name, length in lengths.items():
@@ -71,6 +72,10 @@ def check_arrays(description, tensors):
     children = torch.cat([tensors["roots"], tensors["left"], tensors["right"]])
     if bool((children >= description["nodes"]).any() | (children < -description["leaves"]).any()):
         raise ValueError("a tree points outside its arrays")
+    index = torch.arange(description["nodes"])
+    for side in ("left", "right"):  # flattening puts a node's children after it, so a walk always ends
+        if bool(((tensors[side] >= 0) & (tensors[side] <= index)).any()):
+            raise ValueError("a tree node points back to itself or to a node before it (a cycle)")
     if bool((tensors["feature"] < 0).any() | (tensors["feature"] >= description["features"]).any()):
         raise ValueError("a split names a feature the model does not have")
     if bool((tensors["missing"] > max(MISSING.values())).any()):

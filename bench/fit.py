@@ -1,6 +1,7 @@
 """python -m bench.fit: the suite's recipe on a data file's rows, chosen on validation and saved for bench.load.
 
     python -m bench.fit --data FILE --target COLUMN --to DIR [--budget quick|default] [--seeds N] [--jobs N]
+                        [--products F*G,...] [--angles C,...]
 
 It runs every stage `python -m bench.suite` runs on a formula (bench.suite.stages: the references, LightGBM, the
 recipe's candidates polished, its finalist polished longer) on the file's rows, split as `bench.run --data` splits
@@ -37,8 +38,7 @@ def parser():
                    "run, the one with the lowest validation error exported for bench.load")
     data = p.add_argument_group("the data file")
     cli.data_arguments(data, required=True)
-    data.add_argument("--products", type=cli.names, metavar="F,G", help="products of feature columns for the product "
-                      "encoding, e.g. x3*x4")
+    cli.feature_arguments(data)
     p.add_argument("--to", required=True, metavar="DIR", help="the folder to export the chosen pipeline to (new, or one "
                    "an earlier bench.fit wrote)")
     p.add_argument("--budget", choices=list(BUDGETS), default="default",
@@ -104,7 +104,7 @@ def printed(board):
 def load_target(args):
     """The data file as a target, checked whole (every seed's split included) before anything is written."""
     target = TableTarget.load(args.data, args.target, args.features, args.drop_missing, args.split_column,
-                              args.products or ())
+                              args.products or (), angles=args.angles or ())
     for seed in range(args.seeds):
         target.table.split(seed)
     target.check()

@@ -69,10 +69,7 @@ def parser():
     data = p.add_argument_group("your own data (instead of --targets): a CSV or Parquet file, its rows split into "
                                 "training, validation and test rows per seed")
     cli.data_arguments(data)
-    data.add_argument("--products", type=cli.names, metavar="F,G", help="with --data: products of feature columns "
-                      "for the product encoding, e.g. x3*x4")
-    data.add_argument("--angles", type=cli.names, metavar="C,D", help="with --data: feature columns that are angles "
-                      "in radians, for the angle encoding")
+    cli.feature_arguments(data)
     cli.out_arguments(p, DEFAULT_OUT, "results folder: records go to <out>/runs")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")

@@ -1,8 +1,9 @@
 """LightGBM's trees as arrays (bench/exported_trees.py): walked in NumPy, they predict exactly what LightGBM does,
-missing values and zeros included, and arrays that point outside themselves are refused."""
+missing values and zeros included, and arrays that point outside themselves or back (a cycle) are refused."""
 
 import numpy as np
 import pytest
+import torch
 from lightgbm import LGBMRegressor, early_stopping
 
 from bench.exported_trees import Trees, check_arrays, tree_arrays
@@ -40,3 +41,13 @@ def test_arrays_that_point_outside_themselves_are_refused(model_and_rows):
         check_arrays(description, arrays)
     with pytest.raises(ValueError, match="tree array 'roots' is missing or not of length"):
         check_arrays(description | {"trees": description["trees"] + 1}, arrays)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_node_that_points_back_is_refused_so_a_crafted_cycle_cannot_hang_a_walk(model_and_rows, side):
+    description, arrays = tree_arrays(model_and_rows[0])
+    check_arrays(description, arrays)
+    inner = int(torch.nonzero(arrays[side] >= 0)[0])
+    arrays[side][inner] = inner  # a node that is its own child: a walk would never reach a leaf
+    with pytest.raises(ValueError, match="a cycle"):
+        check_arrays(description, arrays)

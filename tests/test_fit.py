@@ -112,6 +112,16 @@ def test_a_lightgbm_run_exports_as_trees_that_predict_without_lightgbm(fitted, s
     assert regression_metrics(prediction, y)["median_rel_err"] == trees["metrics"]["median_rel_err"]
 
 
+def test_columns_named_angles_add_the_angle_candidate_to_the_recipe(seed_csv, tmp_path):
+    def candidates(argv):
+        args = fit_command.parser().parse_args(["--data", str(seed_csv), "--target", "y", "--to", "m", *argv])
+        staged = dict(suite.stages([fit_command.load_target(args)], TINY, 1, "cpu", str(tmp_path)))
+        return {cell.encoding for cell in staged[suite.CANDIDATES]}
+
+    assert "angle+log" not in candidates([])
+    assert "angle+log" in candidates(["--angles", "x5"])
+
+
 def frame_with(problem):
     X, y, _ = load_targets()["seed"].sample(200, seed=1)
     frame = pd.DataFrame(X.numpy(), columns=NAMES).assign(y=y.numpy())
@@ -136,6 +146,7 @@ def frame_with(problem):
     ("rows", [], "too few rows to split"),
     ("none", ["--features", "x1,x9"], "has no feature column 'x9'"),
     ("nan", [], "NaN, infinite or empty values per column: y 1; fill them in the file or drop those rows with --drop-missing"),
+    ("none", ["--angles", "x9"], "--angles: 'x9' is not a feature column; choose from x1, x2, x3, x4, x5"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(problem, argv, message, tmp_path, capsys):
     path = tmp_path / "rows.csv"

@@ -503,3 +503,10 @@ def test_equal_validation_errors_are_broken_by_name_never_by_test_error():
                for enc, err in (("raw", 0.001), ("log", 0.5)) for s in (0, 1)]
     ranked = tables.ranking(frames.runs_frame(records))
     assert ranked.set_index("encoding")["chosen"].to_dict() == {"raw": False, "log": True}  # "log" < "raw"
+
+
+def test_the_heatmap_picks_each_cell_s_target_encoding_on_validation_never_by_test_error():
+    records = [{**record("mlp", "log", target_encoding, s, err), "val_error": 0.01}  # a tie: broken by name
+               for target_encoding, err in (("asinh", 0.5), ("none", 0.001)) for s in (0, 1)]
+    cells = figures.heatmap_cells(tables.ranking(frames.runs_frame(records)))
+    assert cells[["target_encoding", "median_rel_err"]].values.tolist() == [["asinh", 0.5]]

@@ -11,7 +11,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullLocator
 from bench.encodings import TARGET_ENCODINGS
 from bench.registry import MODELS
 from bench.report.frames import ASKER, ENCODING_ORDER, REL_ERR, at_common_budget, ordered
-from bench.report.tables import pipeline_text
+from bench.report.tables import chosen_index, pipeline_text
 
 matplotlib.use("Agg")  # files only, never a window
 
@@ -91,14 +91,20 @@ def plot_final_error(runs):
     return grid.figure
 
 
+def heatmap_cells(ranked):
+    """Per (target, encoding, model) at the model's common budget, the row of the target encoding with the lower
+    validation error, whatever test shows; a cell whose chosen pipeline has no ok run is left out (blank)."""
+    data = at_common_budget(ranked)
+    best = data.loc[chosen_index(data, ["target", "encoding", "model"])]
+    return best[(best["median_rel_err"] > 0) & (best["ok"] > 0)]
+
+
 def plot_heatmap(ranked):
     """Test median relative error per encoding × model at the model's common budget, the target encoding of
     each cell chosen on validation; one panel per target."""
-    data = at_common_budget(ranked)
-    data = data[(data["median_rel_err"] > 0) & (data["ok"] > 0)]  # a pipeline with no ok run: blank
-    if data.empty:
+    best = heatmap_cells(ranked)
+    if best.empty:
         return None
-    best = data.sort_values(["val_error", "median_rel_err"]).groupby(["target", "encoding", "model"]).head(1)
     targets = sorted(best["target"].unique())
     encodings, models = ordered(best["encoding"], ENCODING_ORDER), ordered(best["model"], MODELS)
     low, high = best["median_rel_err"].min(), best["median_rel_err"].max()
