@@ -1,8 +1,8 @@
 """Memory a sweep needs, estimated before the first run and compared with what the machine has.
 
 A job holds its training pool and test set (float64), a sampling round's temporaries, each encoder's output,
-and for the `mlp` ensemble the cached encodings (float64, and their float32 copies) and their stack (n,
-members, width). The estimate is
+and for the `mlp` ensemble the cached encodings (float64, and their copies in the networks' dtype, float32 unless
+`dtype=float64`) and their stack (n, members, width). The estimate is
 a little above what bench/train.py allocates; model internals (a forest's trees) are not counted.
 """
 
@@ -52,8 +52,9 @@ def job_bytes(job, widths):
         return drawn + sampling + encoding + 2 * rows * sum(encoded) * FLOAT64
     members = len(job.cells)
     target_encodings = len({(cell.target.name, cell.target_encoding) for cell in job.cells})
-    cached = rows * sum(encoded) * (FLOAT64 + FLOAT32) + n * target_encodings * (FLOAT64 + FLOAT32)
-    stacked = rows * members * max(encoded) * FLOAT32 + n * members * FLOAT32 + 2 * t * members * FLOAT64
+    net = FLOAT64 if job.settings.get("dtype") == "float64" else FLOAT32  # the copies the networks train on
+    cached = rows * sum(encoded) * (FLOAT64 + net) + n * target_encodings * (FLOAT64 + net)
+    stacked = rows * members * max(encoded) * net + n * members * net + 2 * t * members * FLOAT64
     return drawn + sampling + encoding + cached + stacked
 
 

@@ -1,5 +1,7 @@
 """The memory check before a sweep: plausible estimates, jobs at once add up, remote runs are not compared."""
 
+from dataclasses import replace
+
 import pytest
 
 from bench import resources
@@ -53,3 +55,9 @@ def test_irrelevant_inputs_widen_the_estimate():
     clean = plan([SEED], ["log"], ["asinh"], ["mlp"], 1, TrainConfig())[0]
     wide = plan([SEED], ["log"], ["asinh"], ["mlp"], 1, TrainConfig(), conditions=[Conditions(extra_features=20)])[0]
     assert estimates(wide)[0] > 2 * estimates(clean)[0]
+
+
+def test_float64_networks_need_more_memory_than_float32_ones():
+    planned = cells(["log"])
+    wide = [replace(c, settings=c.settings | {"dtype": "float64"}) for c in planned]
+    assert estimates(wide)[0] > 1.2 * estimates(planned)[0]  # the networks' copies of the inputs, twice as wide
