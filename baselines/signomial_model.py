@@ -21,9 +21,18 @@ from bench.solution import solution_details
 from bench.tabletarget import needs_formula
 
 
+def nonzero_inputs(target):
+    """`signomial`'s Model.accepts: None when no input is 0 in any row of a data file (the signomial then trains
+    on its rows), or, for a formula, when sign_definite holds; else why not."""
+    if target.formula is None:
+        zeros = [name for name, column in zip(target.names, np.asarray(target.table.X).T) if not column.all()]
+        return f"column {zeros[0]} holds 0; a signomial needs |x| > 0 (it fits log|x|)" if zeros else None
+    return sign_definite(target)
+
+
 def sign_definite(target):
-    """None when no input can reach 0 (log|x| is finite and smooth); else why not. Inputs of both signs are taken:
-    the sign rule (baselines/signomial_signs.py) carries their signs."""
+    """None when no input of a formula can reach 0 (log|x| is finite and smooth); else why not. Inputs of both
+    signs are taken: the sign rule (baselines/signomial_signs.py) carries their signs."""
     if refusal := needs_formula(target):
         return refusal
     ranges = {}
@@ -92,7 +101,8 @@ def read_formula(fitted, view, data, recipe, settings):
     snap_kept = errors["snapped"] <= min(errors["network"], errors["compact"]) + ROUND_OFF
     final = snapped if snap_kept else kept
     found = view.expression(final, simple_number)
-    check = solution_details(found, view.target)
+    check = solution_details(found, view.target) if view.target.formula is not None else {
+        "symbolic_solution": None, "symbolic_solution_note": "a data file has no formula to check against"}
     details = {"formula": str(found), "symbolic_solution": check["symbolic_solution"],
                "symbolic_solution_note": check["symbolic_solution_note"],
                "sign_rule": [view.names[i] for i in view.rule] if view.rule_found else None,

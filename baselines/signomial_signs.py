@@ -41,8 +41,9 @@ def sign_rule(F, y):
 
 class FeatureView:
     """The target as the signomial fits it: rows mapped through the fitted input encoder to |features|, y divided
-    by the sign rule. It draws fresh batches as the target does (`sample`); `expression` writes terms back in the
-    target's variables."""
+    by the sign rule. It draws fresh batches as a formula target does, or, for a data file (no formula to draw
+    from), batches of its training rows `F`, `y` (`sample`); `expression` writes terms back in the target's
+    variables."""
 
     def __init__(self, target, encoder, F, y):
         F, y = np.asarray(F, np.float64), np.asarray(y, np.float64)
@@ -55,6 +56,8 @@ class FeatureView:
         self.features = feature_expressions(encoder, symbols)
         self.names = [str(e) for e in self.features]
         self.scale = None
+        self.pool = None if target.formula is not None else (torch.from_numpy(np.abs(F)),
+                                                              torch.from_numpy(y * self.signs(F)))
 
     def signs(self, F):
         """S(F): the product of the rule's features' signs, per row (torch or numpy, as given)."""
@@ -62,7 +65,12 @@ class FeatureView:
         return lib.prod(lib.sign(F[:, list(self.rule)]), 1) if self.rule else lib.ones_like(F[:, 0])
 
     def sample(self, n, seed, device="cpu"):
-        """Fresh rows of the target, as the signomial fits them: (|F|, y / S(F), rejected share)."""
+        """Rows of the target as the signomial fits them, (|F|, y / S(F), rejected share): fresh ones from a
+        formula, else n training rows drawn with replacement."""
+        if self.pool is not None:
+            F, y = self.pool
+            rows = torch.randint(len(y), (n,), generator=torch.Generator().manual_seed(seed))
+            return F[rows].to(device), y[rows].to(device), 0.0
         X, y, rejected = self.target.sample(n, seed, device)
         F = self.encoder.transform(X)
         return F.abs(), y * self.signs(F), rejected

@@ -16,6 +16,8 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import torch
 from safetensors.torch import save_file
 
 import bench.cli as cli
@@ -82,7 +84,21 @@ def trees(refitted, tensors):
     return {"kind": "trees", "architecture": description}
 
 
-KINDS = {"mlp": network, "lightgbm": trees}  # the models whose fitted state can be exported, and how
+def signomial(refitted, tensors):
+    """A signomial run's pipeline.json entries: the form it kept (each term's exponents on |features| and its
+    coefficient) and its sign rule; the arrays go into `tensors`."""
+    model = refitted.member.__self__
+    if model.form_ is None:
+        raise UserError(f"run {refitted.record['key']} is a signomial whose training diverged: no formula to export")
+    tensors |= {"signomial.exponents": torch.from_numpy(np.ascontiguousarray(model.form_.exponents, np.float64)),
+                "signomial.coefficients": torch.from_numpy(np.ascontiguousarray(model.form_.coefficients, np.float64))}
+    return {"kind": "signomial", "architecture": {"terms": len(model.form_.coefficients),
+                                                  "features": model.form_.exponents.shape[1],
+                                                  "sign_rule": [int(i) for i in model.view_.rule],
+                                                  "formula": model.report_["details"]["formula"]}}
+
+
+KINDS = {"mlp": network, "lightgbm": trees, "signomial": signomial}  # the exportable models, and how
 
 
 def write(folder, refitted, results):

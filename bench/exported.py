@@ -3,8 +3,9 @@
 It reads pipeline.json (json) and model.safetensors (safetensors' `load_file`) and nothing else: nothing is
 unpickled. Its encoders are built again from their specs through the registered encodings (bench.encodings)
 and given their learned state (bench/encoder_state.py); its model (pipeline.json's `kind`) is the exported member
-of the shared mlp, run as the sweep ran it (the same padding, float32 weights, the same decoding), or LightGBM's
-trees as arrays (bench/exported_trees.py), so on the run's test rows it predicts what the run scored.
+of the shared mlp, run as the sweep ran it (the same padding, float32 weights, the same decoding), LightGBM's
+trees as arrays (bench/exported_trees.py), or the signomial's formula (its terms and sign rule), so on the run's
+test rows it predicts what the run scored.
 """
 
 import json
@@ -17,6 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
+from baselines.signomial_terms import Terms
 from bench.encoder_state import restore
 from bench.encodings import build_input_encoder, build_target_encoder
 from bench.errors import UserError
@@ -33,7 +35,8 @@ PIPELINE, WEIGHTS = "pipeline.json", "model.safetensors"
 # pipeline.json cannot make it allocate without bound.
 LIMITS = {"json_bytes": 256 * 2**20, "tensor_elements": 500_000_000, "parameters": 100_000_000, "width": 16_384,
           "depth": 128, "features": 100_000, "input_width": 100_000, "n_frequencies": 4_096, "d_embedding": 4_096,
-          "tree_trees": 1_000_000, "tree_nodes": 100_000_000, "tree_leaves": 100_000_000, "tree_features": 100_000}
+          "tree_trees": 1_000_000, "tree_nodes": 100_000_000, "tree_leaves": 100_000_000, "tree_features": 100_000,
+          "signomial_terms": 100_000, "signomial_features": 100_000}
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,17 @@ def check_sizes(architecture, kind, shapes):
             if not isinstance(architecture[name], int) or not 0 <= architecture[name] <= LIMITS[f"tree_{name}"]:
                 raise ValueError(f"{name} {architecture[name]!r} is not a count up to {LIMITS[f'tree_{name}']:,}")
         return
+    if kind == "signomial":
+        terms, features = architecture["terms"], architecture["features"]
+        for name, value in (("terms", terms), ("features", features)):
+            if not isinstance(value, int) or not 1 <= value <= LIMITS[f"signomial_{name}"]:
+                raise ValueError(f"{name} {value!r} is not a whole number from 1 to {LIMITS[f'signomial_{name}']:,}")
+        if shapes != {"signomial.exponents": (terms, features), "signomial.coefficients": (terms,)} | {
+                k: v for k, v in shapes.items() if not k.startswith("signomial.")}:
+            raise ValueError("model.safetensors' signomial tensors are not the shapes its architecture needs")
+        if not all(isinstance(i, int) and 0 <= i < features for i in architecture["sign_rule"]):
+            raise ValueError("the sign rule names a feature the model does not have")
+        return
     config = MLPConfig(**architecture["mlp"])
     sizes = {"width": config.width, "depth": config.depth, "features": architecture["features"],
              "input_width": architecture["input_width"], "n_frequencies": config.n_frequencies,
@@ -183,4 +197,22 @@ def tree_member(architecture, tensors):
     return Trees(arrays)
 
 
-BUILDERS = {"mlp": network_member, "trees": tree_member}  # pipeline.json's `kind` -> its predictor
+class Formula:
+    """An exported signomial: S(F) · Σ_k c_k Π_i |f_i|^w_ki on the encoded inputs F, S the product of the sign
+    rule's features' signs, evaluated as the fitted model did (baselines/signomial_terms.py's Terms)."""
+
+    def __init__(self, terms, rule):
+        self.terms, self.rule = terms, list(rule)
+
+    def __call__(self, Z):
+        signs = torch.prod(torch.sign(Z[:, self.rule]), 1) if self.rule else torch.ones_like(Z[:, 0])
+        return torch.from_numpy(self.terms.predict(Z.abs().cpu().numpy())) * signs
+
+
+def formula_member(architecture, tensors):
+    """The exported signomial's kept form."""
+    return Formula(Terms(tensors["signomial.exponents"].double().numpy(),
+                         tensors["signomial.coefficients"].double().numpy()), architecture["sign_rule"])
+
+
+BUILDERS = {"mlp": network_member, "trees": tree_member, "signomial": formula_member}  # `kind` -> its predictor

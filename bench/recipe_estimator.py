@@ -54,7 +54,8 @@ class HeldRows:
 
 class RecipeRegressor(RegressorMixin, BaseEstimator):
     """The benchmark's recipe, chosen on validation: every candidate pipeline of `python -m bench.suite` (the
-    shared mlp under several encodings, polished; LightGBM) trained on X, y, the best on validation kept.
+    shared mlp under several encodings, polished; LightGBM; the signomial where no feature is 0) trained on X, y,
+    the best on validation kept.
 
     `budget`: "quick" or "default" (bench.suite.BUDGETS), or a bench.suite.Budget, e.g. a smaller one for tests.
     `random_state`: the runs' seed (initial weights, batches) and the draw of the validation rows. After `fit`:

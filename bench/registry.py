@@ -16,7 +16,7 @@ from baselines import kan, operon, realmlp, tabm_model
 from baselines.asker_ladder import CHANGES, FIXED, LADDER, LEAVE_ONE_OUT, RUNGS, LadderRow, description, model_for
 from baselines.boosting import BOOSTERS, BoostedTrees, booster_settings
 from baselines.question_recipes import Recipe
-from baselines.signomial_model import SignomialModel, sign_definite
+from baselines.signomial_model import SignomialModel, nonzero_inputs, sign_definite
 from baselines.sklearn_models import BASELINES, make_baseline
 from baselines.symbolic import GPlearn
 from bench.errors import UserError
@@ -123,7 +123,7 @@ MODELS = {
                      _gplearn_settings, target_encodings=("none",)),
     "signomial": Model(SignomialModel, "the asker's network with the ladder's fixed recipe, read back as a formula",
                        _signomial_settings, encodings=("raw", "diff"), target_encodings=("none",), tensors=True,
-                       accepts=sign_definite),
+                       accepts=nonzero_inputs),
     "operon": Model(operon.OperonCell, "symbolic regression (Operon, pyoperon) with SRBench's settings, 500k evaluations",
                     operon.settings, target_encodings=("none",), requires=("pyoperon", "sr")),
     "operon-scaled": Model(operon.OperonCell, "Operon as a fair user runs it: log inputs, y / median|y|, exp and log "

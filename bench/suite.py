@@ -66,7 +66,7 @@ FIXED_STAGE = "fixed reference + longer L-BFGS"
 class Budget:
     """What one equation gets: Adam steps for every mlp run, L-BFGS iterations for each of the recipe's
     candidates and for its finalist, the pool and the held-out sizes, and the budgets of LightGBM and the
-    signomial."""
+    signomial (`signomial_steps` 0 leaves the signomial out)."""
 
     steps: int
     lbfgs_iters: int
@@ -169,9 +169,9 @@ def stages(targets, budget, seeds, device, out):
     yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
     signomial = replace(config, steps=budget.signomial_steps)
     # one signomial per equation, on diff's features where they add a column (the raw inputs are among them)
-    yield "signomial", [cell for t in targets for cell in plan([t], ["diff" if adds_features("diff", t) else "raw"],
-                                                                ["none"], ["signomial"], seeds, signomial,
-                                                                budget.train_size, device)[0]]
+    yield "signomial", [cell for t in targets if budget.signomial_steps
+                        for cell in plan([t], ["diff" if adds_features("diff", t) else "raw"], ["none"], ["signomial"],
+                                         seeds, signomial, budget.train_size, device)[0]]
 
     def polished(iterations):
         return MODELS["mlp"].settings(replace(config, lbfgs_iters=iterations), None)

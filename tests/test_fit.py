@@ -50,6 +50,16 @@ def fitted(seed_csv, tmp_path_factory):
     return folder
 
 
+@pytest.fixture(scope="module")
+def network_export(fitted, seed_csv, tmp_path_factory):
+    """The export of the mlp run with the lowest validation error among bench.fit's runs."""
+    records, _ = load_records(fitted / "records")
+    network = min((r for r in records if r["model"] == "mlp"), key=lambda r: (validation_of(r), r["key"]))
+    folder = tmp_path_factory.mktemp("network") / "model"
+    export_run(fitted / "records", records, network, folder, data=seed_csv)
+    return folder
+
+
 def held_out(seed_csv):
     table = TableTarget.load(seed_csv, "y").table
     test = table.split(0)[2]
@@ -58,7 +68,7 @@ def held_out(seed_csv):
 
 def test_fit_runs_every_stage_and_exports_the_run_with_the_lowest_validation_error(fitted, seed_csv):
     records, _ = load_records(fitted / "records")
-    assert {r["model"] for r in records} == {"mlp", "lightgbm"}  # the signomial needs a formula's fresh draws
+    assert {r["model"] for r in records} == {"mlp", "lightgbm", "signomial"}  # the signomial on the file's rows
     assert len({json.dumps(r["config"]["settings"].get("lbfgs_iters")) for r in records}) == 3  # none, candidates, final
     best = min(records, key=lambda r: (validation_of(r), r["key"]))
     info = json.loads((fitted / PIPELINE).read_text())
@@ -122,6 +132,21 @@ def test_columns_named_angles_add_the_angle_candidate_to_the_recipe(seed_csv, tm
     assert "angle+log" in candidates(["--angles", "x5"])
 
 
+def test_a_signomial_run_exports_as_its_formula_and_predicts_what_it_scored(fitted, seed_csv, tmp_path):
+    records, _ = load_records(fitted / "records")
+    [formula] = [r for r in records if r["model"] == "signomial"]
+    export_run(fitted / "records", records, formula, tmp_path / "formula", data=seed_csv)
+    info = json.loads((tmp_path / "formula" / PIPELINE).read_text())
+    assert info["kind"] == "signomial" and info["architecture"]["formula"] == formula["details"]["formula"]
+    X, y = held_out(seed_csv)
+    prediction = bench.load(tmp_path / "formula").predict(X)
+    assert regression_metrics(prediction, y)["median_rel_err"] == formula["metrics"]["median_rel_err"]
+    info["architecture"]["sign_rule"] = [len(NAMES)]  # a feature the model does not have
+    (tmp_path / "formula" / PIPELINE).write_text(json.dumps(info))
+    with pytest.raises(UserError, match="the sign rule names a feature the model does not have"):
+        bench.load(tmp_path / "formula")
+
+
 def frame_with(problem):
     X, y, _ = load_targets()["seed"].sample(200, seed=1)
     frame = pd.DataFrame(X.numpy(), columns=NAMES).assign(y=y.numpy())
@@ -182,8 +207,9 @@ def test_a_column_without_numbers_left_out_by_default_is_named(tmp_path):
     ({"width": 32}, "network tensors are not the shapes its architecture needs"),
     ({"depth": "3"}, "depth '3' is not a whole number"),
 ])
-def test_sizes_beyond_the_limits_are_refused_before_any_tensor_is_read(fitted, tmp_path, monkeypatch, change, message):
-    folder = shutil.copytree(fitted, tmp_path / "model", ignore=shutil.ignore_patterns("records"))
+def test_sizes_beyond_the_limits_are_refused_before_any_tensor_is_read(network_export, tmp_path, monkeypatch, change,
+                                                                      message):
+    folder = shutil.copytree(network_export, tmp_path / "model")
     info = json.loads((folder / PIPELINE).read_text())
     info["architecture"]["mlp"] |= change
     (folder / PIPELINE).write_text(json.dumps(info))
