@@ -113,6 +113,10 @@ def test_several_seeds_give_per_seed_counts_and_an_interval_over_equations():
     assert (rates["ci_low"], rates["ci_high"]) == (pytest.approx(2 / 3), 1.0)  # the means of {1, 2/3} resampled
     sentence = headline(with_recipe(frame), frame, "cpu")
     assert "**2, 2 and 1 of 2** on seeds 0, 1 and 2 (mean 83%, 95 % interval over equations 67% to 100%" in sentence
+    assert "— on the seed(s) no recipe was designed on (1 and 2), a mean 75% (95 % interval over equations 50% to " \
+           "100%) —" in sentence  # seed 0 apart: earlier recipes were judged on it
+    one = per_equation([r for r in records if r["seed"] == 0], CHOSEN)
+    assert "designed on" not in headline(with_recipe(one), one, "cpu")
 
 
 def test_write_suite_report_writes_symbolic_solutions_tiers_and_a_leaderboard(tmp_path):
