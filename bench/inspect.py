@@ -14,6 +14,8 @@ Recommendations follow the project's evidence (README.md, results/summary.md):
 - inputs: `log` when a feature spans more than LOG_DECADES (2) decades; `edges+log` when, near a non-zero end
   of a feature's range (a feature within LOG_DECADES decades), |y| follows a power of the distance to that end
   (a pole or a zero there); `standard` otherwise;
+- `diff` before them when two features span the same range of |x| (encodings/pairs.py's rule, on the rows as
+  loaded): their differences and sums make a pole or a peak where the two meet a power of the new columns;
 - target: `asinh` when y spans more than LOG_DECADES decades or is heavy-tailed; `standard` otherwise.
 On a data file (`python -m bench.run --data`), `edges` learns each column's range on the training rows.
 """
@@ -25,6 +27,7 @@ from scipy import stats
 
 from bench import cli
 from bench.datafile import load_table
+from bench.encodings.pairs import comparable_pairs, magnitude_range, overlap
 
 LOG_DECADES = 2  # a column spanning more decades than this wants a log scale
 WIDE_DECADES = 1  # columns spanning more than this are named in the evidence
@@ -42,6 +45,9 @@ LOG_SIGNS = ("`log` still applies: it takes standardized log|x| and adds a sign(
              "if y is smooth through 0 there, compare with `asinh` inputs (a signed log, linear near 0)")
 ASINH_EVIDENCE = ("with y as is, every network on the seed formula stays near a median relative error of 1 (the "
                   "squared loss is ruled by the few largest |y|); a scale-free target is the first lever")
+DIFF_EVIDENCE = ("`diff` adds xi - xj and xi + xj for such pairs, so a pole or a peak where two inputs meet, as in "
+                 "1/(w0^2 - w^2), is a power of the new columns; on the SRSD development set at a fresh seed, the "
+                 "recipe with `diff` candidates solved more equations than without (results/suite-dev-seed3/summary.md)")
 EDGES_EVIDENCE = ("`edges+log` adds each input's distance to the ends of its range as a column, so such a power "
                   "becomes linear after the log (feynman-i-43-43: R2 from 0.06 to 0.9994); `edges` reads the ranges "
                   "from a declared target, for a data file the observed min and max")
@@ -79,13 +85,17 @@ def diagnose(table):
     edges = [edge for column, x in zip(columns, table.X.T)
              if column["decades"] <= LOG_DECADES and not column["both_signs"]
              for edge in edge_powers(column["name"], x, table.y)]
+    ranges = [magnitude_range(float(x.min()), float(x.max())) for x in table.X.T]
+    pairs = [{"columns": [table.names[i], table.names[j]], "overlap": overlap(ranges[i], ranges[j])}
+             for i, j in comparable_pairs(ranges)]
     train, val, test = table.split(0)
     return {"path": table.path, "sha256": table.sha256, "rows": len(table.y), "dropped": table.dropped,
             "split": [len(train), len(val), len(test)], "target": table.target, "columns": columns + [target],
-            "edges": edges, "input_encoding": _input_encoding(columns, edges), "target_encoding": _target_encoding(target)}
+            "edges": edges, "pairs": pairs, "input_encoding": _input_encoding(columns, edges, pairs),
+            "target_encoding": _target_encoding(target)}
 
 
-def _input_encoding(columns, edges):
+def _input_encoding(columns, edges, pairs):
     spread = ", ".join(f"{c['name']} ({c['decades']:.1f})" for c in columns if c["decades"] > WIDE_DECADES)
     logged = [c["name"] for c in columns if c["decades"] > LOG_DECADES]
     evidence = []
@@ -102,8 +112,11 @@ def _input_encoding(columns, edges):
     if not evidence:
         span = f"decades spanned: {spread}" if spread else "none spans more than a decade"
         evidence.append(f"no feature spans more than {LOG_DECADES} decades ({span}): standardized inputs are the plain start")
+    if pairs:
+        evidence.append("features spanning the same range of |x| (overlap): " + ", ".join(
+            f"{p['columns'][0]} and {p['columns'][1]} ({p['overlap']:.0%})" for p in pairs) + f": {DIFF_EVIDENCE}")
     encoding = "edges+log" if edges else "log" if logged else "standard"
-    return {"encoding": encoding, "evidence": "; ".join(evidence)}
+    return {"encoding": f"diff+{encoding}" if pairs else encoding, "evidence": "; ".join(evidence)}
 
 
 def _target_encoding(target):

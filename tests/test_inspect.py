@@ -30,7 +30,7 @@ def test_seed_wants_log_inputs_and_an_asinh_target(seed_file):
     assert 1 < columns["x3"]["decades"] < 2 and 2.5 < columns["x4"]["decades"] <= 3
     assert columns["x1"]["decades"] < 1 and columns["y"]["role"] == "target" and columns["y"]["both_signs"]
     assert columns["y"]["heavy_tailed"] and not columns["x4"]["heavy_tailed"]
-    assert diagnosis["input_encoding"]["encoding"] == "log" and diagnosis["edges"] == []
+    assert diagnosis["input_encoding"]["encoding"] == "log" and diagnosis["edges"] == diagnosis["pairs"] == []
     evidence = diagnosis["input_encoding"]["evidence"]
     assert "x3 (1.7)" in evidence and "x4 (3.0)" in evidence and "at an equal budget" in evidence
     assert diagnosis["target_encoding"]["encoding"] == "asinh"
@@ -65,6 +65,17 @@ def test_a_pole_at_a_range_end_wants_edges(tmp_path):
     [edge] = diagnosis["edges"]
     assert edge["column"] == "gamma" and edge["end"] == "low"
     assert -1.2 < edge["power"] < -0.5  # |y| ~ d^-1, flattened near 0 because the observed min is not exactly 1
+
+
+def test_two_features_over_the_same_range_want_diff(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 3000
+    w0, w, q = rng.uniform(1, 3, n), rng.uniform(1, 3, n), 10 ** rng.uniform(0, 3, n)
+    pd.DataFrame({"w0": w0, "w": w, "q": q, "y": q / (w0**2 - w**2)}).to_csv(tmp_path / "peak.csv", index=False)
+    diagnosis = inspect.diagnose(load_table(tmp_path / "peak.csv", "y"))
+    assert [p["columns"] for p in diagnosis["pairs"]] == [["w0", "w"]] and diagnosis["pairs"][0]["overlap"] > 0.99
+    assert diagnosis["input_encoding"]["encoding"] == "diff+log"
+    assert "w0 and w (100%)" in diagnosis["input_encoding"]["evidence"]
 
 
 def test_the_command_prints_an_aligned_table(seed_file, capsys):
