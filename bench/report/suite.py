@@ -283,9 +283,9 @@ def write_suite_report(records, chosen, out, front_page=False, finalists=frozens
 
 
 def wall_time(out, seeds):
-    """' Wall time: …' of the recipe's part of the invocations in <out>/wall_times.csv that ran any of `seeds`
-    (every invocation that ran something to its end; one killed midway is not logged; the outside references are
-    timed apart), or ''."""
+    """' Wall time: …' of the recipe's part of the invocations in <out>/wall_times.csv that ran any of `seeds`, in
+    all and per invocation (its seeds, minutes and runs run; every invocation that ran something to its end, one
+    killed midway is not logged; the outside references are timed apart), or ''."""
     path = out / "wall_times.csv"
     if not path.exists():
         return ""
@@ -295,7 +295,10 @@ def wall_time(out, seeds):
     if times.empty:
         return ""
     seconds = times["seconds"].sum()
-    return f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s)."
+    each = "; ".join(f"seed(s) {joined(seeds_of(row.command))}: {row.seconds / 60:.1f} min for {row.runs_run:,} runs"
+                     for row in times.itertuples())
+    return (f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s) ({each}; "
+            "an invocation that resumed runs only what was left).")
 
 
 def seeds_of(command):
