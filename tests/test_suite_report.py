@@ -140,6 +140,8 @@ def test_write_suite_report_writes_symbolic_solutions_tiers_and_a_leaderboard(tm
     assert np.isnan(board.loc["lightgbm raw→asinh", "symbolic runs"])
     summary = (tmp_path / "summary.md").read_text()
     assert summary.index("## Leaderboard") < summary.index("## Published") < summary.index("## Solve rate")
+    assert "Of the recipe's 2 chosen runs (equation × seed), 1 reach a median relative error ≤ 1e-5: signomial 1, " \
+           "mlp 0." in summary  # the signomial's exact formula on a; b's chosen mlp is at 1e-4
     tiers = pd.read_csv(tmp_path / "precision_tiers.csv")
     row = tiers[(tiers["pipeline"] == RECIPE_LABEL) & (tiers["difficulty"] == "all") & (tiers["tier"] == "≤ 1e-3")]
     assert row[["hits", "runs"]].values.tolist() == [[2, 2]]

@@ -36,6 +36,7 @@ class SummaryParts:
     board: pd.DataFrame
     rates: pd.DataFrame
     tiers: pd.DataFrame
+    precise: str  # which models the recipe's chosen runs at ≤ 1e-5 are
     won: dict
     cd: str
     failed: pd.DataFrame
@@ -61,7 +62,7 @@ def summary_markdown(parts):
              "## Solve rate (R² > 0.999) per pipeline", "", RATES_NOTE, "", rates_markdown(parts.rates), "",
              "## Precision: median relative error at or below 1e-3, 1e-5, 1e-7", "",
              "Equations at or below each tier (share and 95 % interval, as for the solve rates).", "",
-             markdown_table(tier_cells(parts.tiers, ["pipeline", "difficulty"])), "",
+             markdown_table(tier_cells(parts.tiers, ["pipeline", "difficulty"])), "", parts.precise, "",
              "![precision profile](precision_profile.png)", "",
              "## Wins (lowest test error per equation, among the pipelines run on every equation)", "",
              markdown_table(wins), "", "## Ranks", "", parts.cd, "",
