@@ -39,6 +39,12 @@ def sign_rule(F, y):
     return tuple(varying[j] for i, j in enumerate(pivots) if A[i, -1])
 
 
+def rule_signs(F, rule):
+    """The product of the signs of F's columns `rule`, per row (torch or numpy, as given); 1 for no rule."""
+    lib = torch if torch.is_tensor(F) else np
+    return lib.prod(lib.sign(F[:, list(rule)]), 1) if rule else lib.ones_like(F[:, 0])
+
+
 class FeatureView:
     """The target as the signomial fits it: rows mapped through the fitted input encoder to |features|, y divided
     by the sign rule. It draws fresh batches as a formula target does, or, for a data file (no formula to draw
@@ -61,8 +67,7 @@ class FeatureView:
 
     def signs(self, F):
         """S(F): the product of the rule's features' signs, per row (torch or numpy, as given)."""
-        lib = torch if torch.is_tensor(F) else np
-        return lib.prod(lib.sign(F[:, list(self.rule)]), 1) if self.rule else lib.ones_like(F[:, 0])
+        return rule_signs(F, self.rule)
 
     def sample(self, n, seed, device="cpu"):
         """Rows of the target as the signomial fits them, (|F|, y / S(F), rejected share): fresh ones from a

@@ -18,6 +18,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
+from baselines.signomial_signs import rule_signs
 from baselines.signomial_terms import Terms
 from bench.encoder_state import restore
 from bench.encodings import build_input_encoder, build_target_encoder
@@ -205,8 +206,7 @@ class Formula:
         self.terms, self.rule = terms, list(rule)
 
     def __call__(self, Z):
-        signs = torch.prod(torch.sign(Z[:, self.rule]), 1) if self.rule else torch.ones_like(Z[:, 0])
-        return torch.from_numpy(self.terms.predict(Z.abs().cpu().numpy())) * signs
+        return torch.from_numpy(self.terms.predict(Z.abs().cpu().numpy())) * rule_signs(Z, self.rule)
 
 
 def formula_member(architecture, tensors):
