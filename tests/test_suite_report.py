@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bench.report.leaderboard import RECIPE_LABEL
-from bench.report.suite import error_matrix, headline, per_equation, solve_rates, wins, with_recipe, write_suite_report
+from bench.report.suite import error_matrix, failures, headline, per_equation, solve_rates, wins, with_recipe, write_suite_report
 from bench.targets import load_targets
 
 
@@ -169,3 +169,11 @@ def test_the_wall_time_log_reads_a_command_s_seeds_as_bench_suite_parses_them():
         args = parser().parse_args(argv)
         assert list(seeds_of(shlex.join(["python", "-m", "bench.suite", *argv]))) == list(
             range(args.first_seed, args.first_seed + args.seeds))
+
+
+def test_the_failure_table_names_the_seed_of_each_unsolved_pair():
+    targets = load_targets()
+    frame = pd.DataFrame([{"target": "seed", "difficulty": "easy", "seed": seed, "pipeline": "log", "chosen": True,
+                           "r2": r2, "median_rel_err": 0.01} for seed, r2 in ((1, 0.9), (0, 0.5), (2, 0.99999))])
+    table = failures(frame, {"seed": (targets["seed"], "s", "easy")})
+    assert table["seed"].tolist() == [0, 1] and table["R²"].tolist() == ["0.5000", "0.9000"]

@@ -325,13 +325,13 @@ def seeds_of(command):
 
 
 def failures(frame, chosen):
-    """The equations the recipe does not solve, each with what its formula and domain show (a pole or a zero at
-    a range's end, periodic or exponential terms, a target spanning decades, a domain mostly invalid)."""
-    kept = frame[frame["chosen"] & ~(frame["r2"] > SOLVED_R2)]
+    """The (equation, seed) pairs the recipe does not solve, each with what its formula and domain show (a pole or
+    a zero at a range's end, periodic or exponential terms, a target spanning decades, a domain mostly invalid)."""
+    kept = frame[frame["chosen"] & ~(frame["r2"] > SOLVED_R2)].sort_values(["target", "seed"])
     rows = []
     for row in kept.itertuples():
         target = chosen[row.target][0]
-        rows.append({"target": row.target, "difficulty": row.difficulty, "pipeline": row.pipeline,
+        rows.append({"target": row.target, "seed": row.seed, "difficulty": row.difficulty, "pipeline": row.pipeline,
                      "R²": f"{row.r2:.4f}", "median rel. error": f"{row.median_rel_err:.3g}",
                      "what the formula shows": traits(target)})
     return pd.DataFrame(rows)
