@@ -44,6 +44,12 @@ def test_generated_blocks_code_thresholds_settings_years_and_names_are_no_claims
     assert claims.unsourced_numbers(text, page_dir, root=page_dir) == []
 
 
+def test_a_csv_is_read_cell_by_cell_so_adjacent_cells_never_merge_into_one_number(page_dir):
+    (page_dir / "results" / "times.csv").write_text('budget,seconds,rows,note\nquick,38,10000,"7,642 s"\n')
+    text = "It took 38 s on 10,000 rows, 7,642 s in all, not 3,810,000 ([times](results/times.csv)).\n"
+    assert claims.unsourced_numbers(text, page_dir, root=page_dir) == [(1, "3,810,000")]
+
+
 def test_a_link_in_another_sentence_or_line_does_not_source_a_number(page_dir):
     text = ("The recipe solves 105 of 120.\nThat is in the [summary](results/summary.md).\n\n"
             "| 105 |\n| [s](results/summary.md) |\n")

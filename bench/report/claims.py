@@ -10,6 +10,8 @@ or inline). Every relative link must name a file that exists.
 """
 
 import bisect
+import csv
+import io
 import re
 import sys
 from functools import cache
@@ -58,8 +60,11 @@ def prose(text):
 
 @cache
 def file_values(path):
-    """Every number written in the file at `path`, sorted."""
-    return sorted({parse(token)[0] for token in ANY_NUMBER.findall(Path(path).read_text(errors="ignore"))})
+    """Every number written in the file at `path`, sorted; a CSV's numbers cell by cell (its commas split cells,
+    where prose's group thousands)."""
+    text = Path(path).read_text(errors="ignore")
+    pieces = [cell for row in csv.reader(io.StringIO(text)) for cell in row] if path.suffix == ".csv" else [text]
+    return sorted({parse(token)[0] for piece in pieces for token in ANY_NUMBER.findall(piece)})
 
 
 def named_files(text, page_dir, root=ROOT):
