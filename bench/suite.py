@@ -115,6 +115,9 @@ def parser():
     p.add_argument("--references", type=references.parse, default=[], metavar="NAMES",
                    help=f"outside references run after the recipe, timed apart: {', '.join(references.REFERENCES)} "
                    "(default: none; bench/references.py states their budgets)")
+    p.add_argument("--reference-seeds", type=cli.positive_int, metavar="N",
+                   help="run the --references on the first N of the suite's seeds only (default: every seed; each "
+                   "reference costs about as much as the recipe); the leaderboard covers the seeds every method ran")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda[:N]")
     p.add_argument("--jobs", type=cli.positive_int, default=1, help="local worker processes (default: 1)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a dask.distributed cluster, e.g. tcp://host:8786")
@@ -227,6 +230,8 @@ def main(argv=None):
     args = parser().parse_args(argv)
     if args.jobs > 1 and args.scheduler:
         raise UserError("--jobs and --scheduler conflict: the cluster decides parallelism; drop --jobs")
+    if args.reference_seeds and not args.references:
+        raise UserError("--reference-seeds limits the --references, and none are named; add --references NAMES")
     cli.check_out(args.out, args.regenerate)
     chosen = suite_targets(args)
     for target, _, _ in chosen.values():
@@ -246,7 +251,8 @@ def main(argv=None):
           file=sys.stderr)
     ran, spent = dict.fromkeys(PARTS, 0), dict.fromkeys(PARTS, 0.0)  # per part: runs run, seconds
     planned = {}  # each stage's run keys (the finalists' known once the candidates have run)
-    outside = references.reference_stages(args.references, targets, args.budget, budget, seeds, device)
+    outside = references.reference_stages(args.references, targets, args.budget, budget, seeds[:args.reference_seeds],
+                                          device)
     for part, (name, cells) in chain(((PARTS[0], stage) for stage in stages(targets, budget, seeds, device, args.out)),
                                      ((PARTS[1], stage) for stage in outside)):
         stage_tick = time.perf_counter()

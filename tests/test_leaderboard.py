@@ -59,5 +59,17 @@ def test_one_row_per_method_with_rates_symbolic_solutions_and_seconds():
     assert pd.isna(board.loc["signomial raw→none", "rank"]) and board.loc["signomial raw→none", "runs"] == 2
     assert board.loc["mlp log→asinh", "method"] == "its best single fixed pipeline"
     sentence = place_sentence(board.reset_index())
-    assert sentence.startswith("On the leaderboard the recipe ranks 1st of 4 methods run on every equation")
+    assert sentence.startswith("On the leaderboard (seed(s) 0, those every method ran) the recipe ranks 1st of 4 "
+                               "methods run on every equation")
     assert "the best other method, operon raw→none, 50%" in sentence
+
+
+def test_a_method_run_on_fewer_seeds_puts_the_leaderboard_on_the_seeds_every_method_ran():
+    frame, everything = planted()
+    again = frame[frame["model"] != "operon"].assign(seed=1, r2=0.5)  # seed 1: every method but Operon, all unsolved
+    frame = pd.concat([frame, again], ignore_index=True)
+    everything = pd.concat([everything, again, again[again["chosen"]].assign(pipeline=RECIPE_LABEL, role="recipe")],
+                           ignore_index=True)
+    board = leaderboard(everything, frame, "mlp log→asinh").set_index("pipeline")
+    assert set(board["seeds"]) == {"0"} and set(board["of"]) == {4}
+    assert board.loc[RECIPE_LABEL, ["runs", "R² > 0.999 hits", "rank"]].tolist() == [4, 4, 1]  # seed 0's rows only

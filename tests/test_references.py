@@ -52,3 +52,19 @@ def test_wall_times_keep_the_parts_apart_and_an_old_log_gains_the_column(tmp_pat
     log_wall_time(tmp_path, ["python", "-m", "bench.suite"], 3, 12.4, PARTS[1])
     rows = list(csv.DictReader((tmp_path / "wall_times.csv").open()))
     assert [(r["part"], r["seconds"], r["runs_run"]) for r in rows] == [("recipe", "99", "10"), ("references", "12", "3")]
+
+
+def test_reference_seeds_run_the_references_on_the_first_seeds_only(tmp_path, monkeypatch):
+    import bench.suite as suite
+
+    ran = {}
+    monkeypatch.setattr(suite, "execute", lambda todo, *args, desc, **kwargs: ran.setdefault(desc, todo))
+    argv = ["srsd-easy", "--targets", "feynman-i-12-1", "--budget", "quick", "--seeds", "3", "--references", "operon",
+            "--reference-seeds", "1", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    assert {c.seed for c in ran["mlp at one budget"]} == {0, 1, 2} and {c.seed for c in ran["reference operon"]} == {0}
+
+
+def test_reference_seeds_without_references_is_one_line_before_any_work(tmp_path, capsys):
+    assert main_guard(lambda: main(["srsd-easy", "--reference-seeds", "1", "--out", str(tmp_path / "o")])) == 2
+    assert "add --references" in capsys.readouterr().err and not (tmp_path / "o").exists()

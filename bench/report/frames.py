@@ -23,6 +23,12 @@ def fmt(value, digits=3):
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}g}"
 
 
+def joined(items):
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def pipeline_of(record):
     """A record's pipeline: PIPELINE's values (the device type from its config; CPU for older records)."""
     return {k: record["config"].get("device_type", "cpu") if k == "device_type" else record[k] for k in PIPELINE}

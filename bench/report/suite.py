@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 import sympy  # noqa: E402
 
 from bench.metrics import SOLVED_R2  # noqa: E402
-from bench.report.frames import FLOAT_FORMAT, is_failure, require_validation, validation_of  # noqa: E402
+from bench.report.frames import FLOAT_FORMAT, is_failure, joined, require_validation, validation_of  # noqa: E402
 from bench.report.frontpage import write_block  # noqa: E402
 from bench.report.leaderboard import RECIPE_LABEL, RECIPE_ROLES, best_fixed_pipeline, leaderboard, place_sentence  # noqa: E402
 from bench.report.precision import plot_profile, tier_table  # noqa: E402
@@ -190,12 +190,6 @@ def critical_difference(matrix, path):
             + f"; critical difference {result.cd:.2f}.")
 
 
-def joined(items):
-    """'a', 'a and b', 'a, b and c'."""
-    items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def rate_phrase(rows, hits, details=()):
     """'**105 of 120** (88%, 95 % interval 80% to 92%; `details`...)' for one seed; with several, the count per
     seed and the mean with its interval over equations."""
@@ -298,20 +292,23 @@ def precise_by_model(frame):
 def wall_time(out, seeds):
     """' Wall time: …' of the recipe's part of the invocations in <out>/wall_times.csv that ran any of `seeds`, in
     all and per invocation (its seeds, minutes and runs run; every invocation that ran something to its end, one
-    killed midway is not logged; the outside references are timed apart), or ''."""
+    killed midway is not logged), then the outside references' minutes, timed apart; or ''."""
     path = out / "wall_times.csv"
     if not path.exists():
         return ""
-    times = pd.read_csv(path)
-    times = times[times.get("part", pd.Series("recipe", index=times.index)).eq("recipe")
-                  & times["command"].map(lambda command: bool(set(seeds_of(command)) & set(seeds)))]
+    logged = pd.read_csv(path)
+    logged = logged.assign(part=logged.get("part", "recipe"))[
+        logged["command"].map(lambda command: bool(set(seeds_of(command)) & set(seeds)))]
+    times = logged[logged["part"].eq("recipe")]
     if times.empty:
         return ""
     seconds = times["seconds"].sum()
     each = "; ".join(f"seed(s) {joined(seeds_of(row.command))}: {row.seconds / 60:.1f} min for {row.runs_run:,} runs"
                      for row in times.itertuples())
+    outside = logged[logged["part"].eq("references")]["seconds"].sum()
     return (f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s) ({each}; "
-            "an invocation that resumed runs only what was left).")
+            "an invocation that resumed runs only what was left)."
+            + (f" The outside references took {outside / 60:.1f} min more, logged apart." if outside else ""))
 
 
 def seeds_of(command):

@@ -13,12 +13,13 @@ from bench.report.published import published_markdown
 FAILURES = ("A run that diverged or failed, or whose test predictions are not finite, counts as its pipeline's "
             "failure (unsolved, reaching no tier); every choice, the recipe's included, is made on validation.")
 LEADERBOARD_NOTE = (
-    "One row per method, every rate over the same equations and seeds, scored on the same test rows of each "
-    "(equation, seed). `rank`: by R² > 0.999 rate among the methods run on every "
-    "equation. The recipe's seconds are the sum of every run it chooses among on an equation (references, "
-    "signomial, candidates, finalist); another method's are its own run's. `symbolic solutions`: the records' "
-    "symbolic check (SRBench's rule, bench/solution.py), empty for a model that returns no formula; for the recipe, "
-    "an equation whose chosen run returns no formula counts as none. Rates with intervals are in the tables below.")
+    "One row per method, every rate over the same equations and seeds (the seeds every method ran: {seeds}; the "
+    "tables below cover every seed each pipeline ran), scored on the same test rows of each (equation, seed). "
+    "`rank`: by R² > 0.999 rate among the methods run on every equation. The recipe's seconds are the sum of every "
+    "run it chooses among on an equation (references, signomial, candidates, finalist); another method's are its own "
+    "run's. `symbolic solutions`: the records' symbolic check (SRBench's rule, bench/solution.py), empty for a model "
+    "that returns no formula; for the recipe, an equation whose chosen run returns no formula counts as none. Rates "
+    "with intervals are in the tables below.")
 RATES_NOTE = (
     "Rates are over equations: with one seed, solved of run with Wilson's 95 % interval; with several seeds, the mean "
     "over equations of each equation's share of seeds, with a bootstrap over equations (an equation's seeds are not "
@@ -57,7 +58,8 @@ def summary_markdown(parts):
     drawn = "Friedman test p" in parts.cd
     lines = ["# Suite results", "", " ".join(p for p in (parts.sentence, parts.place) if p) + " " + FAILURES
              + parts.spent + (" ([`wall_times.csv`](wall_times.csv))" if parts.spent else ""), "",
-             "## Leaderboard", "", markdown_table(leaderboard_markdown_frame(parts.board)), "", LEADERBOARD_NOTE, "",
+             "## Leaderboard", "", markdown_table(leaderboard_markdown_frame(parts.board)), "",
+             LEADERBOARD_NOTE.format(seeds=parts.board["seeds"].iloc[0]), "",
              "## Published symbolic-regression rates (for scale; other data, other budgets)", "", published_markdown(), "",
              "## Solve rate (R² > 0.999) per pipeline", "", RATES_NOTE, "", rates_markdown(parts.rates), "",
              "## Precision: median relative error at or below 1e-3, 1e-5, 1e-7", "",
