@@ -1,6 +1,6 @@
-"""Published symbolic-regression rates, for scale only (other data, other budgets): SRSD's per method and
-difficulty (published_srsd.csv) and SRBench 2021's Feynman rates (published_srbench.csv), each row with its source.
-A rate that could not be found is left empty in its CSV, and the page says so instead of quoting it."""
+"""Published symbolic-regression rates, for scale only (other budgets; SRBench's also other data): SRSD's per method
+and difficulty (published_srsd.csv) and SRBench 2021's Feynman rates (published_srbench.csv), each row with its
+source. A rate that could not be found is left empty in its CSV, and the page says so instead of quoting it."""
 
 from pathlib import Path
 
@@ -11,23 +11,29 @@ from bench.report.markdown import markdown_table
 SRBENCH = Path(__file__).with_name("published_srbench.csv")
 SRSD = Path(__file__).with_name("published_srsd.csv")
 RATES = ["r2_above_0999_pct", "symbolic_solution_pct"]
+RATE_NAMES = {"r2_above_0999_pct": "SRSD's R² > 0.999 rate", "symbolic_solution_pct": "SRSD's solution rate"}
 NOT_COMPARABLE = ("R² > 0.999 on held-out data is our accuracy criterion too; a symbolic solution rate is a "
                   "different metric (the model is the formula, up to a constant), never to be read as an R² rate.")
 
 
 def srsd_markdown(path=SRSD):
-    """SRSD's published rates per method and difficulty, or what was looked for and not found."""
+    """SRSD's published rates, one table per rate found (a row per method, a column per difficulty), their sources,
+    then the rates that could not be found."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    found = table[(table[RATES] != "").any(axis=1)]
-    missing = table[(table[RATES] == "").any(axis=1)]
-    parts = [markdown_table(found.drop(columns="note"))] if not found.empty else []
-    if not missing.empty:
-        methods = ", ".join(dict.fromkeys(missing["algorithm"]))
-        sources = "; ".join(dict.fromkeys(missing["source"]))
-        notes = "; ".join(dict.fromkeys(missing["note"]))
-        parts.append(f"Not quoted: SRSD's rates for {methods} ({sources}) — {notes} "
-                     f"([`published_srsd.csv`](../../bench/report/published_srsd.csv)).")
-    return "\n\n".join(parts)
+    table["set"] = table["difficulty"] + " (" + table["problems"] + ")"
+    parts, absent = [], []
+    for rate in RATES:
+        found, missing = table[table[rate] != ""], table[table[rate] == ""]
+        if not found.empty:
+            wide = found.pivot(index="algorithm", columns="set", values=rate)
+            wide = wide[list(dict.fromkeys(found["set"]))].loc[list(dict.fromkeys(found["algorithm"]))]
+            parts += [f"{RATE_NAMES[rate]}, % of problems (source: {'; '.join(dict.fromkeys(found['source']))}):",
+                      markdown_table(wide.reset_index().rename(columns={"algorithm": "method"}))]
+        if not missing.empty:
+            absent.append(f"Not quoted: {RATE_NAMES[rate]} of {', '.join(dict.fromkeys(missing['algorithm']))} — "
+                         f"{'; '.join(dict.fromkeys(missing['note']))} "
+                         "([`published_srsd.csv`](../../bench/report/published_srsd.csv)).")
+    return "\n\n".join(parts + absent)
 
 
 def srbench_markdown(path=SRBENCH):
