@@ -48,10 +48,17 @@ def prepare_out(out):
     return runs_dir(out)
 
 
+# A failure for want of a resource, which another attempt may not meet; any other failure is the pipeline's own on
+# that seed's data (a seed fixes every draw, so it fails the same way again) and is final, like a divergence.
+RESOURCE_FAILURE = re.compile(r"MemoryError|out of memory|CUDA error|TimeoutError|BrokenProcessPool", re.I)
+
+
 def finished_keys(out):
-    """Config hashes of the finished runs (ok or diverged) in <out>/runs; failed runs are tried again."""
+    """Config hashes of the finished runs in <out>/runs: ok, diverged, or failed by the pipeline itself; a run that
+    failed for want of a resource (RESOURCE_FAILURE) is tried again."""
     records, _ = load_records(out)
-    return {r.get("key") for r in records if r.get("status") in ("ok", "diverged")}
+    return {r.get("key") for r in records if r.get("status") in ("ok", "diverged")
+            or (r.get("status") == "failed" and not RESOURCE_FAILURE.search(str(r.get("error"))))}
 
 
 def plain(value):

@@ -128,7 +128,9 @@ def test_records_are_plain_json(tmp_path):
     assert path.name.startswith("seed_mlp_log_asinh_s0_") and record["key"] in path.name
 
 
-def test_failed_runs_are_tried_again_and_finished_ones_are_not(tmp_path, capsys):
+def test_runs_failed_for_want_of_a_resource_are_tried_again_and_finished_ones_are_not(tmp_path, capsys):
+    """Out of memory is tried again; a failure of the pipeline itself (the same seed fails the same way) is final
+    unless --redo, so re-running a finished sweep runs nothing."""
     args = ["--targets", "seed", "--encodings", "log", "--target-encodings", "none,asinh", "--out", str(tmp_path)]
     run(*args)
     paths = sorted((tmp_path / "runs").glob("*.json"))
@@ -139,6 +141,12 @@ def test_failed_runs_are_tried_again_and_finished_ones_are_not(tmp_path, capsys)
     run(*args)
     assert "1 already recorded" in capsys.readouterr().err
     assert json.loads(paths[0].read_text())["status"] == "ok" and paths[1].stat().st_mtime_ns == kept
+    own = json.loads(paths[0].read_text()) | {"status": "failed", "error": "ValueError: Input contains NaN."}
+    paths[0].write_text(json.dumps(own))
+    run(*args)
+    assert "2 already recorded" in capsys.readouterr().err and json.loads(paths[0].read_text())["status"] == "failed"
+    run(*args, "--redo")
+    assert json.loads(paths[0].read_text())["status"] == "ok"
 
 
 def test_the_thread_budget_follows_omp_num_threads(monkeypatch):
