@@ -48,8 +48,8 @@ def prepare_out(out):
     return runs_dir(out)
 
 
-# A failure for want of a resource, which another attempt may not meet; any other failure is the pipeline's own on
-# that seed's data (a seed fixes every draw, so it fails the same way again) and is final, like a divergence.
+# A failure for want of a resource (memory, a device), which another attempt may find free; any other failure is
+# the pipeline's own on that seed's data (a seed fixes every draw, so it fails the same way again) and is final.
 RESOURCE_FAILURE = re.compile(r"MemoryError|out of memory|CUDA error|TimeoutError|BrokenProcessPool", re.I)
 
 
