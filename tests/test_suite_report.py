@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from bench.report.leaderboard import RECIPE_LABEL
+from bench.report.stage_time import stage_markdown, stage_minutes
 from bench.report.suite import error_matrix, failures, headline, per_equation, solve_rates, wins, with_recipe, write_suite_report
 from bench.targets import load_targets
 
@@ -178,3 +179,21 @@ def test_the_failure_table_names_the_seed_of_each_unsolved_pair():
                            "r2": r2, "median_rel_err": 0.01} for seed, r2 in ((1, 0.9), (0, 0.5), (2, 0.99999))])
     table = failures(frame, {"seed": (targets["seed"], "s", "easy")})
     assert table["seed"].tolist() == [0, 1] and table["R²"].tolist() == ["0.5000", "0.9000"]
+
+
+def test_stage_time_sums_each_run_s_share_of_its_job_once_per_seed_and_totals_the_recipe():
+    records = [record("a", "ref", "raw", val_error=0.1, r2=0.5),  # 4 s job of 2 runs: 2 s each
+               record("a", "cand", "log", val_error=0.01, r2=0.99, lbfgs=250),
+               record("a", "fin", "edges+log", val_error=0.002, r2=0.9999, lbfgs=2000),
+               record("a", "sig", "raw", val_error=0.2, r2=0.5, model="signomial"),
+               record("a", "ref1", "raw", val_error=0.1, r2=0.5, seed=1),
+               {**record("a", "op", "raw", val_error=0.3, r2=0.4, model="operon"), "job_seconds": 120.0, "job_size": 1}]
+    frame = per_equation(records, {"a": CHOSEN["a"]}, finalists={"fin"}, candidates={"cand"},
+                         fixed_reference={"fin"}, other_methods={"op"})
+    table = stage_minutes(frame).set_index("stage")
+    assert list(table.index) == ["mlp at one budget", "signomial", "candidates", "finalists",
+                                 "the recipe (the stages above)", "operon"]  # the finalist counted once, as the recipe's
+    assert table.loc["the recipe (the stages above)", "seed 0"] == pytest.approx(8 / 60)
+    assert table.loc["mlp at one budget", "seed 1"] == pytest.approx(2 / 60)
+    assert table.loc["operon", "seed 0"] == pytest.approx(2.0) and np.isnan(table.loc["operon", "seed 1"])
+    assert "| operon | 2.0 | – |" in stage_markdown(stage_minutes(frame))

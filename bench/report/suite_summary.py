@@ -1,5 +1,5 @@
 """The suite's summary.md, top to bottom: the verdict, the leaderboard and published rates, solve rates,
-precision tiers, wins, ranks, the profiles and where the recipe fails."""
+precision tiers, wins, ranks, the profiles, where the recipe fails and where the time goes."""
 
 from dataclasses import dataclass
 
@@ -9,6 +9,7 @@ from bench.report.leaderboard import leaderboard_markdown_frame
 from bench.report.markdown import markdown_table
 from bench.report.precision import tier_cells
 from bench.report.published import published_markdown
+from bench.report.stage_time import stage_markdown
 
 FAILURES = ("A run that diverged or failed, or whose test predictions are not finite, counts as its pipeline's "
             "failure (unsolved, reaching no tier); every choice, the recipe's included, is made on validation.")
@@ -41,6 +42,7 @@ class SummaryParts:
     won: dict
     cd: str
     failed: pd.DataFrame
+    stage_time: pd.DataFrame  # bench.report.stage_time's minutes per stage and seed
 
 
 def rates_markdown(rates):
@@ -72,6 +74,7 @@ def summary_markdown(parts):
              "## Performance profile", "", "![performance profile](performance_profile.png)", "",
              "## Where the recipe fails", "",
              markdown_table(parts.failed) if not parts.failed.empty else "It solves every equation.", "",
+             "## Where the time goes", "", stage_markdown(parts.stage_time), "",
              "Per equation and pipeline: [`per_equation.csv`](per_equation.csv); solve rates: "
              "[`solve_rates.csv`](solve_rates.csv); precision tiers: [`precision_tiers.csv`](precision_tiers.csv); "
              "leaderboard: [`leaderboard.csv`](leaderboard.csv)."]
