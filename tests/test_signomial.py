@@ -10,6 +10,7 @@ import sympy
 import torch
 from bench.encodings.scale import Identity
 
+from baselines import signomial_terms
 from baselines.signomial import Fitted, LogInputs, Loss, Recipe, Signomial
 from baselines.signomial_model import network_terms, nonzero_inputs, read_formula, sign_definite
 from baselines.signomial_signs import FeatureView, sign_rule
@@ -126,6 +127,19 @@ def test_refine_moves_perturbed_terms_to_the_exact_ones_and_leaves_a_non_finite_
     np.testing.assert_allclose(refined.coefficients, exact.coefficients, rtol=1e-9)
     hopeless = Terms(np.array([[800.0, 0.0]]), np.array([1.0]))
     assert refine(hopeless, X, y) is hopeless
+
+
+def test_refine_leaves_a_form_wider_than_its_parameter_bound_to_the_l_bfgs_polish(monkeypatch):
+    """Levenberg-Marquardt's cost grows with the square of the parameters: a form with more than MAX_REFINED of
+    them (here 6 > 5) comes back as it went in, one within the bound is refined."""
+    rng = np.random.default_rng(1)
+    X = np.exp(rng.uniform(np.log([1e-3, 1.0]), np.log([1.0, 1e3]), size=(500, 2)))
+    exact = Terms(np.array([[2.0, -1.0], [0.5, 1.0]]), np.array([3.0, -0.25]))
+    start = Terms(exact.exponents + 0.01, exact.coefficients)
+    monkeypatch.setattr(signomial_terms, "MAX_REFINED", 5)
+    assert refine(start, X, exact.predict(X)) is start
+    monkeypatch.setattr(signomial_terms, "MAX_REFINED", 6)
+    np.testing.assert_allclose(refine(start, X, exact.predict(X)).exponents, exact.exponents, atol=1e-9)
 
 
 def test_snapping_never_keeps_a_form_that_is_worse_on_validation():

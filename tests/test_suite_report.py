@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from bench.report.leaderboard import RECIPE_LABEL
-from bench.report.stage_time import stage_markdown, stage_minutes
+from bench.report.stage_time import recipe_minutes, stage_markdown, stage_minutes
 from bench.report.suite import error_matrix, failures, headline, per_equation, solve_rates, wins, with_recipe, write_suite_report
 from bench.targets import load_targets
 
@@ -197,3 +197,6 @@ def test_stage_time_sums_each_run_s_share_of_its_job_once_per_seed_and_totals_th
     assert table.loc["mlp at one budget", "seed 1"] == pytest.approx(2 / 60)
     assert table.loc["operon", "seed 0"] == pytest.approx(2.0) and np.isnan(table.loc["operon", "seed 1"])
     assert "| operon | 2.0 | – |" in stage_markdown(stage_minutes(frame))
+    assert recipe_minutes(stage_minutes(frame)).startswith(
+        " Per seed, the recipe's runs took 0.1 and 0.0 minutes of one worker (seed(s) 0 and 1;")
+    assert recipe_minutes(stage_minutes(frame.iloc[:0])) == ""

@@ -9,6 +9,7 @@ configuration, run once) is the recipe's, since the recipe would run it without 
 import numpy as np
 import pandas as pd
 
+from bench.report.frames import joined
 from bench.report.markdown import markdown_table
 
 # The stages in the order bench.suite runs them: the recipe's (what it chooses among), then the comparisons.
@@ -45,3 +46,13 @@ def stage_markdown(table):
     for column in shown.columns[1:]:
         shown[column] = shown[column].map(lambda m: "–" if pd.isna(m) else f"{m:.1f}")
     return NOTE + "\n\n" + markdown_table(shown)
+
+
+def recipe_minutes(table):
+    """' The recipe's runs took …' per seed, for the headline's wall-time part; '' for an empty table."""
+    if table.empty:
+        return ""
+    total = table.set_index("stage").loc[RECIPE_TOTAL]
+    seeds = [column.removeprefix("seed ") for column in total.index]
+    return (f" Per seed, the recipe's runs took {joined(f'{m:.1f}' for m in total)} minutes of one worker (seed(s) "
+            f"{joined(seeds)}; at best half that on 2 workers; the summary's \"Where the time goes\").")

@@ -27,7 +27,7 @@ from bench.report.frontpage import write_block  # noqa: E402
 from bench.report.leaderboard import RECIPE_LABEL, RECIPE_ROLES, best_fixed_pipeline, leaderboard, place_sentence  # noqa: E402
 from bench.report.precision import plot_profile, tier_table  # noqa: E402
 from bench.report.rates import per_seed, per_seed_text, rate_over_equations  # noqa: E402
-from bench.report.stage_time import stage_minutes  # noqa: E402
+from bench.report.stage_time import recipe_minutes, stage_minutes  # noqa: E402
 from bench.report.suite_summary import SummaryParts, summary_markdown  # noqa: E402
 
 # A run's role in the suite, from the stage that made it (the run keys bench.suite passes).
@@ -266,13 +266,14 @@ def write_suite_report(records, chosen, out, front_page=False, finalists=frozens
     cd = critical_difference(matrix, out / "critical_difference.png")
     devices = sorted({r["env"]["device"] for r in records if r["target"] in chosen})
     sentence = headline(everything, frame, "; ".join(devices), best_fixed, how)
-    place, spent = place_sentence(board), wall_time(out, frame["seed"].unique())
+    stage_time = stage_minutes(frame)
+    place, spent = place_sentence(board), wall_time(out, frame["seed"].unique()) + recipe_minutes(stage_time)
     if front_page:
         write_block("suite", " ".join(part for part in (sentence, place) if part) + spent
                     + f" ([`{out.name}/summary.md`]({out.as_posix()}/summary.md))")
     text = summary_markdown(SummaryParts(sentence=sentence, place=place, spent=spent, board=board, rates=rates,
                                          tiers=tiers, precise=precise_by_model(frame), won=wins(matrix), cd=cd,
-                                         failed=failures(frame, chosen), stage_time=stage_minutes(frame)))
+                                         failed=failures(frame, chosen), stage_time=stage_time))
     (out / "summary.md").write_text(text)
     return ["per_equation.csv", "solve_rates.csv", "precision_tiers.csv", "leaderboard.csv", "performance_profile.png",
             "precision_profile.png", "summary.md"] + (["critical_difference.png"] if "Friedman test p" in cd else [])
