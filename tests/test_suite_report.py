@@ -182,21 +182,29 @@ def test_the_failure_table_names_the_seed_of_each_unsolved_pair():
 
 
 def test_stage_time_sums_each_run_s_share_of_its_job_once_per_seed_and_totals_the_recipe():
-    records = [record("a", "ref", "raw", val_error=0.1, r2=0.5),  # 4 s job of 2 runs: 2 s each
-               record("a", "cand", "log", val_error=0.01, r2=0.99, lbfgs=250),
-               record("a", "fin", "edges+log", val_error=0.002, r2=0.9999, lbfgs=2000),
-               record("a", "sig", "raw", val_error=0.2, r2=0.5, model="signomial"),
-               record("a", "ref1", "raw", val_error=0.1, r2=0.5, seed=1),
-               {**record("a", "op", "raw", val_error=0.3, r2=0.4, model="operon"), "job_seconds": 120.0, "job_size": 1}]
+    def run(key, seed, model="mlp", encoding="raw", lbfgs=0, seconds=4.0, size=2):
+        return {**record("a", key, encoding, val_error=0.1, r2=0.5, seed=seed, model=model, lbfgs=lbfgs),
+                "job_seconds": seconds, "job_size": size}
+
+    records = [run("ref1", 1, seconds=60.0, size=1),  # seed 1 first: the columns still come out in seed order
+               run("lgb1", 1, model="lightgbm", seconds=30.0, size=1),
+               run("ref", 0, seconds=120.0, size=2),  # a share of 60 s
+               run("lgb", 0, model="lightgbm", seconds=30.0, size=1),
+               run("cand", 0, encoding="log", lbfgs=250, seconds=240.0, size=4),
+               run("fin", 0, encoding="edges+log", lbfgs=2000, seconds=90.0, size=1),
+               run("fixed", 0, encoding="log", lbfgs=2000, seconds=30.0, size=1),
+               run("op", 0, model="operon", seconds=120.0, size=1)]
     frame = per_equation(records, {"a": CHOSEN["a"]}, finalists={"fin"}, candidates={"cand"},
-                         fixed_reference={"fin"}, other_methods={"op"})
-    table = stage_minutes(frame).set_index("stage")
-    assert list(table.index) == ["mlp at one budget", "signomial", "candidates", "finalists",
-                                 "the recipe (the stages above)", "operon"]  # the finalist counted once, as the recipe's
-    assert table.loc["the recipe (the stages above)", "seed 0"] == pytest.approx(8 / 60)
-    assert table.loc["mlp at one budget", "seed 1"] == pytest.approx(2 / 60)
-    assert table.loc["operon", "seed 0"] == pytest.approx(2.0) and np.isnan(table.loc["operon", "seed 1"])
-    assert "| operon | 2.0 | – |" in stage_markdown(stage_minutes(frame))
-    assert recipe_minutes(stage_minutes(frame)).startswith(
-        " Per seed, the recipe's runs took 0.1 and 0.0 minutes of one worker (seed(s) 0 and 1;")
-    assert recipe_minutes(stage_minutes(frame.iloc[:0])) == ""
+                         fixed_reference={"fin", "fixed"}, other_methods={"op"})
+    table = stage_minutes(frame)
+    assert list(table.columns) == [0, 1]
+    assert list(table.index) == ["mlp at one budget", "lightgbm", "candidates", "finalists",
+                                 "the recipe (the stages above)", "fixed reference, mlp log→asinh + 2,000 L-BFGS",
+                                 "operon raw→asinh"]
+    assert table[0].tolist()[:5] == pytest.approx([1.0, 0.5, 1.0, 1.5, 4.0])  # the finalist once, as the recipe's
+    assert table.loc["fixed reference, mlp log→asinh + 2,000 L-BFGS", 0] == pytest.approx(0.5)
+    assert np.isnan(table.loc["candidates", 1]) and np.isnan(table.loc["the recipe (the stages above)", 1])
+    assert "| operon raw→asinh | 2.0 | – |" in stage_markdown(table)
+    assert recipe_minutes(table) == ""  # seed 1 ran no candidates: its total is unknown, not a partial sum
+    assert recipe_minutes(stage_minutes(frame[frame["seed"] == 0])).startswith(
+        " Per seed, the recipe's runs took 4.0 minutes of one worker (seed(s) 0;")
