@@ -6,7 +6,6 @@ split evenly over its runs), each run counted once: a finalist that is also the 
 configuration, run once) is the recipe's, since the recipe would run it without the comparison.
 """
 
-import numpy as np
 import pandas as pd
 
 from bench.report.frames import joined
@@ -27,13 +26,11 @@ NOTE = ("Minutes of one worker (one thread) per stage and seed, summed over the 
 def stage_minutes(frame):
     """(stage × seed) minutes of one worker, columns the seeds in order, the recipe's total after its stages (NaN
     for a seed missing any of the stages its other seeds ran)."""
-    recipe = frame["role"].isin(RECIPE_ROLES)
-    runs = frame.assign(comparison=~recipe).sort_values("comparison", kind="stable").drop_duplicates("key")
-    recipe = runs["role"].isin(RECIPE_ROLES)
-    stage = np.where(~recipe, np.where(runs["role"].eq("fixed reference"), "fixed reference, " + runs["pipeline"],
-                                       runs["pipeline"]),
-                     np.where(runs["role"].eq("reference"),
-                              runs["model"].map(REFERENCE_MODELS).fillna(runs["model"]), runs["role"].map(ROLE_STAGES)))
+    runs = frame.assign(comparison=~frame["role"].isin(RECIPE_ROLES))
+    runs = runs.sort_values("comparison", kind="stable").drop_duplicates("key")
+    stage = (runs["pipeline"].where(runs["comparison"])
+             .mask(runs["role"].eq("fixed reference"), "fixed reference, " + runs["pipeline"])
+             .fillna(runs["role"].map(ROLE_STAGES)).fillna(runs["model"].replace(REFERENCE_MODELS)))
     table = runs.assign(stage=stage).pivot_table(index="stage", columns="seed", values="seconds", aggfunc="sum") / 60
     order = [s for s in RECIPE_STAGES if s in table.index]
     total = table.loc[order].sum(skipna=False).rename(RECIPE_TOTAL)
