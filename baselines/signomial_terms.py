@@ -95,7 +95,8 @@ def refine(terms, X, y):
     fit = least_squares(residuals, start, jac=jacobian, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15,
                         max_nfev=MAX_EVALUATIONS)
     exponents = fit.x[: K * d].reshape(K, d)
-    coefficients = fit.x[K * d:] * np.exp(-exponents @ centre)
+    with np.errstate(over="ignore"):  # a fit that overflows here is refused just below
+        coefficients = fit.x[K * d:] * np.exp(-exponents @ centre)
     return Terms(exponents, coefficients) if np.isfinite(fit.x).all() and np.isfinite(coefficients).all() else terms
 
 

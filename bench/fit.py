@@ -4,7 +4,8 @@
                         [--products F*G,...] [--angles C,...]
 
 It runs every stage `python -m bench.suite` runs on a formula (bench.suite.stages: the references, LightGBM, the
-signomial where no feature column holds 0, the recipe's candidates polished, its finalist polished longer) on the
+signomial where no feature column holds 0, the recipe's candidates polished, its finalist polished longer; the
+last two only where no earlier run is exact) on the
 file's rows, split as `bench.run --data` splits them (bench/datafile.py: the test rows are the same for every seed
 and no choice reads them). It keeps the run with the lowest validation error among all of them, prints a
 leaderboard (each run's validation error, test error and seconds), and exports that run to DIR as `bench.export`
@@ -127,8 +128,8 @@ def main(argv=None):
     work = Path(args.work) if args.work else folder / WORK
     check_destination(folder, allowed=(WORK, LEADERBOARD))
     budget, device = BUDGETS[args.budget], cli.resolve_device(args.device)
-    # every stage planned before any work (a model whose extra is missing stops here); the finalists' stage
-    # is planned from the records once its candidates have run
+    # every stage planned before any work (a model whose extra is missing stops here); the candidates' and the
+    # finalists' stages are planned from the records once the stages before them have run (here: all candidates)
     planned = [cell for _, cells in stages([target], budget, args.seeds, device, str(work)) for cell in cells]
     check_memory(planned, device, args.jobs)
     if target.table.ignored_note():

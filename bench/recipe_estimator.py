@@ -1,6 +1,7 @@
 """`bench.RecipeRegressor`: the suite's recipe (what `python -m bench.fit` runs on a file) as a scikit-learn regressor.
 
-`fit(X, y)` runs every stage of bench.suite's recipe on the rows (bench.fit.run_recipe), keeps the run with the
+`fit(X, y)` runs bench.suite's recipe on the rows (bench.fit.run_recipe; no candidates where a first-stage run is
+exact), keeps the run with the
 lowest validation error, trains its job again and keeps the exported pipeline (what bench.load reads), all in a
 temporary folder; `predict` runs that pipeline. The validation rows are `X_val, y_val`, or `validation_fraction`
 of the rows drawn by `random_state`; they are also the rows the protocol scores as its test set, so
@@ -53,9 +54,9 @@ class HeldRows:
 
 
 class RecipeRegressor(RegressorMixin, BaseEstimator):
-    """The benchmark's recipe, chosen on validation: every candidate pipeline of `python -m bench.suite` (the
-    shared mlp under several encodings, polished; LightGBM; the signomial where no feature is 0) trained on X, y,
-    the best on validation kept.
+    """The benchmark's recipe, chosen on validation: the pipelines of `python -m bench.suite` (the shared mlp under
+    several encodings, polished unless a first-stage run is exact; LightGBM; the signomial where no feature is 0)
+    trained on X, y, the best on validation kept.
 
     `budget`: "quick" or "default" (bench.suite.BUDGETS), or a bench.suite.Budget, e.g. a smaller one for tests.
     `random_state`: the runs' seed (initial weights, batches) and the draw of the validation rows. After `fit`:

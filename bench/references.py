@@ -1,8 +1,11 @@
-"""The suite's outside references (`python -m bench.suite --references operon,operon-scaled,kan`): symbolic
-regression and KANs on every equation, run after the recipe's stages and timed apart from them.
+"""The suite's references (`python -m bench.suite --references fixed,operon,operon-scaled,kan`): comparisons on
+every equation, run after the recipe's stages and timed apart from them; the recipe never chooses them.
 
 Each reference draws the recipe's sets (the same seed, training pool, validation and test rows: the suite
-budget's sizes) and fits the first `fit_rows` rows of the pool, at a budget stated per suite budget (OVERRIDES):
+budget's sizes); an outside method fits the first `fit_rows` rows of the pool, at a budget stated per suite
+budget (OVERRIDES):
+  fixed          the recipe's own mlp on one fixed pipeline (edges+log inputs, asinh target), its Adam steps and
+                 as many L-BFGS iterations as a finalist: what the recipe's choice adds, at equal polish
   operon         Operon with SRBench's settings on raw inputs and raw y (SRBench's ground-truth track) and SRBench
                  2021's budget, 500,000 evaluations (an evaluation limit, so a seed fixes the result), one thread,
                  2,000 rows (SRBench caps training at 10,000); the 300 s time limit is only a safety net
@@ -22,13 +25,16 @@ from bench.train import TrainConfig
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference: the registry's model and the (input encoding, target encoding) pipelines it runs."""
+    """A reference: the registry's model and the (input encoding, target encoding) pipelines it runs; `polished`:
+    the suite's mlp at its budget, polished as long as a finalist (an outside method has OVERRIDES instead)."""
 
     model: str
     pipelines: tuple
+    polished: bool = False
 
 
 REFERENCES = {
+    "fixed": Reference("mlp", (("edges+log", "asinh"),), polished=True),
     "operon": Reference("operon", (("raw", "none"),)),
     "operon-scaled": Reference("operon-scaled", (("log", "none"),)),
     "kan": Reference("kan", (("raw", "asinh"), ("log", "asinh"))),
@@ -61,18 +67,24 @@ def stage_name(name):
     return f"reference {name}"
 
 
-def run_keys(planned):
-    """The references' run keys among the suite's planned {stage name: run keys}: runs the recipe never chooses."""
-    return set().union(*(keys for name, keys in planned.items() if name in {stage_name(n) for n in REFERENCES}))
+def run_keys(planned, polished):
+    """The run keys of the references that are (`polished`) or are not the recipe's own polished mlp, among the
+    suite's planned {stage name: run keys}: runs the recipe never chooses."""
+    names = {stage_name(n) for n, reference in REFERENCES.items() if reference.polished == polished}
+    return set().union(*(keys for name, keys in planned.items() if name in names))
 
 
 def reference_stages(names, targets, budget_name, budget, seeds, device):
     """(stage name, cells) per reference in `names`: every target and seed, on the recipe's draws (the sizes of
-    `budget`), under the reference's settings for the suite budget `budget_name`."""
-    config = TrainConfig(val_size=budget.val_size, test_size=budget.test_size)
+    `budget`, a bench.suite.Budget), under the reference's settings for the suite budget `budget_name`."""
+    outside = TrainConfig(val_size=budget.val_size, test_size=budget.test_size)
     for name in names:
-        reference, overrides = REFERENCES[name], OVERRIDES[budget_name][name]
+        reference = REFERENCES[name]
+        if reference.polished:
+            config, train_size, overrides = budget.mlp_config(budget.finalist_lbfgs_iters), None, {}
+        else:
+            config, train_size, overrides = outside, budget.train_size, OVERRIDES[budget_name][name]
         cells = [cell for encoding, target_encoding in reference.pipelines
                  for cell in plan(targets, [encoding], [target_encoding], [reference.model], seeds, config,
-                                  budget.train_size, device)[0]]
+                                  train_size, device)[0]]
         yield stage_name(name), [replace(c, settings=c.settings | overrides) for c in cells]

@@ -1,23 +1,25 @@
-"""python -m bench.suite: the project's recommended recipe and fixed reference pipelines over every equation of
-one or more suites (or of a targets file), resumable, with per-equation and aggregate verdicts.
+"""python -m bench.suite: the project's recommended recipe over every equation of one or more suites (or of a
+targets file), resumable, with per-equation and aggregate verdicts; `--references` adds comparisons.
 
 Every equation gets, at one budget (`--budget`):
   references  the shared mlp on raw, standard and log inputs with the target as is and asinh-encoded, and
               edges+log inputs with an asinh target, all at the same number of Adam steps; LightGBM (raw inputs,
               asinh target); `signomial` (where no input reaches 0) on diff's differences and sums where two
-              inputs' ranges coincide, else on raw inputs; and one fixed pipeline (edges+log
-              inputs, asinh target) polished as long as a finalist, to measure what the recipe's choice adds
+              inputs' ranges coincide, else on raw inputs
   recipe      each of the recipe's candidates (standard, log and edges+log inputs; diff+log where two inputs'
               ranges coincide, angle+log where inputs are declared angles; asinh target) is trained again and
               polished by a short L-BFGS round; the one that validates best (its finalist) is run again from the
               same seed (the same Adam steps, up to the floating-point order of a differently composed ensemble)
               with many more L-BFGS iterations (successive halving: the polish, not the Adam steps, decides how
-              close a smooth formula gets, and it is where the time goes). The recipe keeps, per equation,
-              whichever of all its runs (the references, the signomial, the candidates and the finalist) has the
-              lowest validation error (`chosen` in per_equation.csv). Nothing reads a test set to choose.
+              close a smooth formula gets, and it is where the time goes). An equation on which a run of the
+              first stages already validates at machine precision (EXACT) gets no candidates and no finalist:
+              no polish could improve any tier the report counts. The recipe keeps, per equation, whichever of
+              all its runs (the references, the signomial, the candidates and the finalist) has the lowest
+              validation error (`chosen` in per_equation.csv). Nothing reads a test set to choose.
 The mlp runs of up to `--targets-per-job` equations train as one ensemble (bench/train.py), so a suite is a few
 large ensembles rather than one small one per equation. Finished runs are never redone: the same command
-resumes a suite.
+resumes a suite. The comparisons (`--references`: one fixed pipeline polished as long as a finalist, Operon,
+KAN; bench/references.py) run after the recipe, timed apart.
 """
 
 import csv
@@ -54,12 +56,11 @@ ENGINEERED = ("diff", "angle")
 # The first stage's mlp pipelines, as grids of (input encodings, target encodings): the references and the
 # first three of the recipe's candidates, all at one budget, unpolished.
 FIRST_STAGE = ((("raw", "standard", "log"), ("none", "asinh")), (("edges+log",), ("asinh",)))
-# One fixed pipeline polished as long as a finalist on every equation: what the recipe's choice adds, at equal polish.
-FIXED = ("edges+log", "asinh")
+# A run validating at this mean relative error is exact to float64 round-off: its equation needs no polishing.
+EXACT = 1e-12
 CANDIDATES = "recipe candidates + L-BFGS"  # stages' names
 FINALISTS = "finalists + longer L-BFGS"
-PARTS = ("recipe", "references")  # wall_times.csv's parts: the recipe's stages, then the outside references'
-FIXED_STAGE = "fixed reference + longer L-BFGS"
+PARTS = ("recipe", "references")  # wall_times.csv's parts: the recipe's stages, then the references'
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,11 @@ class Budget:
     def __post_init__(self):
         if self.finalist_lbfgs_iters < self.lbfgs_iters:
             raise ValueError("a finalist polishes at least as long as each candidate")
+
+    def mlp_config(self, lbfgs_iters=0):
+        """The shared mlp's training config at this budget, polished by `lbfgs_iters` L-BFGS iterations."""
+        return TrainConfig(steps=self.steps, lbfgs_iters=lbfgs_iters, train_size=self.train_size,
+                           val_size=self.val_size, test_size=self.test_size)
 
 
 BUDGETS = {
@@ -113,7 +119,7 @@ def parser():
                    help="at most K equations' mlp runs train as one ensemble, spread evenly over the --jobs workers "
                    "(default: 24; 1: one equation at a time)")
     p.add_argument("--references", type=references.parse, default=[], metavar="NAMES",
-                   help=f"outside references run after the recipe, timed apart: {', '.join(references.REFERENCES)} "
+                   help=f"comparisons run after the recipe, timed apart: {', '.join(references.REFERENCES)} "
                    "(default: none; bench/references.py states their budgets)")
     p.add_argument("--reference-seeds", type=cli.positive_int, metavar="N",
                    help="run the --references on the first N of the suite's seeds only (default: every seed; each "
@@ -159,35 +165,42 @@ def adds_features(encoding, target):
 
 
 def stages(targets, budget, seeds, device, out):
-    """The suite's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
-    signomial, the recipe's candidates polished, the fixed reference polished long, then each equation's finalist
-    polished longer (chosen from the candidates' records in `out`, so that stage is planned once the one before it
-    has run)."""
-    config = TrainConfig(steps=budget.steps, train_size=budget.train_size, val_size=budget.val_size,
-                         test_size=budget.test_size)
+    """The recipe's runs as cells, stage by stage: the references (and the recipe's candidates), LightGBM, the
+    signomial, the recipe's candidates polished where no run so far is exact, then each equation's finalist
+    polished longer. The last two stages are planned from the records in `out` of the stages before them, so
+    each is planned once those have run."""
+    config = budget.mlp_config()
     first = [cell for encodings, target_encodings in FIRST_STAGE
              for cell in plan(targets, encodings, target_encodings, ["mlp"], seeds, config, None, device)[0]]
     yield "mlp at one budget", first
     cells = plan(targets, ["raw"], ["asinh"], ["lightgbm"], seeds, config, budget.train_size, device)[0]
-    yield "LightGBM", [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
+    lightgbm = [replace(c, settings=c.settings | {"n_estimators": budget.trees}) for c in cells]
+    yield "LightGBM", lightgbm
     signomial = replace(config, steps=budget.signomial_steps)
     # one signomial per equation, on diff's features where they add a column (the raw inputs are among them)
-    yield "signomial", [cell for t in targets if budget.signomial_steps
-                        for cell in plan([t], ["diff" if adds_features("diff", t) else "raw"], ["none"], ["signomial"],
-                                         seeds, signomial, budget.train_size, device)[0]]
+    signomials = [cell for t in targets if budget.signomial_steps
+                  for cell in plan([t], ["diff" if adds_features("diff", t) else "raw"], ["none"], ["signomial"],
+                                   seeds, signomial, budget.train_size, device)[0]]
+    yield "signomial", signomials
+    exact = exact_slots(first + lightgbm + signomials, out)
 
-    def polished(iterations):
-        return MODELS["mlp"].settings(replace(config, lbfgs_iters=iterations), None)
-
-    def runs(encoding, target_encoding, settings):
+    def runs(encoding, target_encoding, lbfgs_iters):
         where = [t for t in targets if adds_features(encoding, t)]
-        cells = plan(where, [encoding], [target_encoding], ["mlp"], seeds, config, None, device)[0] if where else []
-        return [replace(c, settings=settings) for c in cells]
+        cells = plan(where, [encoding], [target_encoding], ["mlp"], seeds, budget.mlp_config(lbfgs_iters), None,
+                     device)[0] if where else []
+        return [c for c in cells if (c.target.name, c.seed) not in exact]
 
-    candidates = [cell for pipeline in RECIPE for cell in runs(*pipeline, polished(budget.lbfgs_iters))]
+    candidates = [cell for pipeline in RECIPE for cell in runs(*pipeline, budget.lbfgs_iters)]
     yield CANDIDATES, candidates
-    yield FIXED_STAGE, runs(*FIXED, polished(budget.finalist_lbfgs_iters))
-    yield FINALISTS, finalists(candidates, out, polished(budget.finalist_lbfgs_iters))
+    yield FINALISTS, finalists(candidates, out, MODELS["mlp"].settings(budget.mlp_config(budget.finalist_lbfgs_iters), None))
+
+
+def exact_slots(cells, out):
+    """The (equation, seed) pairs on which one of the `cells`' runs, recorded in `out`, validates at a mean
+    relative error of at most EXACT: float64 round-off, which no polish could improve on any reported tier."""
+    records = {r["key"]: r for r in load_records(out)[0]}
+    return {(c.target.name, c.seed) for c in cells
+            if c.key in records and records[c.key]["status"] == "ok" and validation_of(records[c.key]) <= EXACT}
 
 
 def finalists(candidates, out, settings):
@@ -214,7 +227,7 @@ def even_share(equations, most, workers):
 
 
 def log_wall_time(out, command, runs, seconds, part="recipe"):
-    """Append this invocation's wall time for one part (PARTS: the recipe's stages or the outside references) to
+    """Append this invocation's wall time for one part (PARTS: the recipe's stages or the references) to
     <out>/wall_times.csv: a suite may run in parts. A log written before the `part` column gets it (its rows:
     recipe)."""
     path = out / "wall_times.csv"
@@ -275,8 +288,9 @@ def main(argv=None):
     keys = set().union(*planned.values())
     records = [r for r in load_records(args.out)[0] if r["key"] in keys]  # not other budgets' or seeds' runs
     written = write_suite_report(records, chosen, Path(args.out), front_page, finalists=planned[FINALISTS],
-                                 candidates=planned[CANDIDATES], fixed_reference=planned[FIXED_STAGE],
-                                 other_methods=references.run_keys(planned))
+                                 candidates=planned[CANDIDATES],
+                                 fixed_reference=references.run_keys(planned, polished=True),
+                                 other_methods=references.run_keys(planned, polished=False))
     print(f"wrote {', '.join(written)} to {args.out}", file=sys.stderr)
     return 0
 

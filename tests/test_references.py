@@ -1,4 +1,5 @@
-"""bench.suite's outside references: planned on the recipe's draws at their stated budgets, timed apart."""
+"""bench.suite's references (the fixed pipeline, Operon, KAN): planned on the recipe's draws at their stated budgets,
+timed apart, never among the recipe's choices."""
 
 import csv
 
@@ -7,7 +8,8 @@ import pytest
 from bench.cli import main_guard
 from bench.conditions import Conditions
 from bench.errors import UserError
-from bench.references import OVERRIDES, REFERENCES, parse, reference_stages
+from bench.references import OVERRIDES, REFERENCES, parse, reference_stages, run_keys
+from bench.registry import MODELS
 from bench.suite import BUDGETS, PARTS, log_wall_time, main, parser, stages
 from bench.suites import load_suite
 
@@ -18,7 +20,7 @@ def easy(n=2):
 
 def test_names_are_checked():
     assert parse("kan, operon") == ["kan", "operon"]
-    with pytest.raises(UserError, match="unknown reference gp.*choose from operon"):
+    with pytest.raises(UserError, match="unknown reference gp.*choose from fixed, operon"):
         parse("gp")
     assert parser().parse_args(["srsd-easy"]).references == []
 
@@ -41,10 +43,20 @@ def test_references_draw_the_recipes_rows_under_their_stated_budget(budget_name,
         assert {(c.encoding, c.target_encoding) for c in cells} == set(reference.pipelines)
         assert len(cells) == len(targets) * len(reference.pipelines)
         for cell in cells:
-            assert cell.model == reference.model and OVERRIDES[budget_name][name].items() <= cell.settings.items()
+            assert cell.model == reference.model
+            assert ({} if reference.polished else OVERRIDES[budget_name][name]).items() <= cell.settings.items()
             assert (cell.target.name, cell.seed, cell.device_type,
                     *(cell.settings[k] for k in ("train_size", "val_size", "test_size"))) in sizes
     assert all(c.settings["n_threads"] == 1 for c in planned["reference operon"])
+    # the fixed reference is the recipe's own mlp, its Adam steps polished as long as a finalist
+    finalist = MODELS["mlp"].settings(budget.mlp_config(budget.finalist_lbfgs_iters), None)
+    assert all(c.settings == finalist for c in planned["reference fixed"])  # a finalist's key where they coincide
+
+
+def test_the_fixed_reference_and_the_outside_methods_keep_their_roles():
+    planned = {"signomial": {"s"}, "reference fixed": {"f"}, "reference operon": {"o"}, "reference kan": {"k1", "k2"}}
+    assert run_keys(planned, polished=True) == {"f"}
+    assert run_keys(planned, polished=False) == {"o", "k1", "k2"}
 
 
 def test_wall_times_keep_the_parts_apart_and_an_old_log_gains_the_column(tmp_path):

@@ -13,12 +13,12 @@ from bench.sweep import Cell, group
 from bench.train import TrainConfig
 
 EASY = load_suite("srsd-easy")
-TWO = "feynman-i-12-1,feynman-i-14-3"
+TWO = "feynman-i-12-1,feynman-i-27-6"  # a product the signomial reads back exactly; a sum of inverses it cannot
 
 
 def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     out = tmp_path / "suite"
-    argv = ["srsd-easy", "--targets", TWO, "--budget", "quick", "--out", str(out)]
+    argv = ["srsd-easy", "--targets", TWO, "--budget", "quick", "--references", "fixed", "--out", str(out)]
     assert suite.main(argv) == 0
     table = pd.read_csv(out / "per_equation.csv")
     assert set(table.columns) >= {"target", "suite", "difficulty", "pipeline", "chosen", "r2", "median_rel_err", "seconds"}
@@ -27,23 +27,50 @@ def test_a_quick_suite_writes_its_verdicts_and_resumes(tmp_path, capsys):
     for name, runs in table.groupby("target"):  # the chosen run has the lowest validation error of the recipe's own
         own = runs[runs["role"].isin(["reference", "candidate", "finalist"])]
         assert runs.loc[runs["chosen"], "val_error"].iloc[0] == own["val_error"].min()
-        candidates = runs[runs["role"] == "candidate"]  # the quick budget's short polish
-        assert candidates["pipeline"].str.endswith(" + 100 L-BFGS").all()
-        # the engineered candidates run where their features add a column: both equations have a pair of one range
-        assert len(candidates) == len(suite.RECIPE) - 1  # no angle in either
-        [finalist] = runs.loc[runs["role"] == "finalist", "pipeline"]  # and its longer one
-        best = candidates.sort_values("val_error")["pipeline"].iloc[0]  # the candidate that validates best
-        assert finalist.removeprefix("finalist ") == best.removeprefix("candidate ").replace(" + 100 L-BFGS", " + 300 L-BFGS")
         [fixed] = runs.loc[runs["role"] == "fixed reference", "pipeline"]  # one fixed pipeline, polished as long
-        assert fixed == "mlp edges+log→asinh + 300 L-BFGS", name
+        assert fixed == "mlp edges+log→asinh + 300 L-BFGS", name  # as a finalist, on every equation
+    exact = table[table["target"] == "feynman-i-12-1"]  # read back exactly: nothing left to polish
+    assert exact.loc[exact["chosen"], "pipeline"].tolist() == ["signomial diff→none"]
+    assert exact.loc[exact["chosen"], "val_error"].iloc[0] <= suite.EXACT
+    assert not exact["role"].isin(["candidate", "finalist"]).any()
+    runs = table[table["target"] == "feynman-i-27-6"]
+    candidates = runs[runs["role"] == "candidate"]  # the quick budget's short polish
+    assert candidates["pipeline"].str.endswith(" + 100 L-BFGS").all()
+    # the engineered candidates run where their features add a column: d1 and d2 are a pair of one range
+    assert len(candidates) == len(suite.RECIPE) - 1  # no angle
+    [finalist] = runs.loc[runs["role"] == "finalist", "pipeline"]  # and its longer one
+    best = candidates.sort_values("val_error")["pipeline"].iloc[0]  # the candidate that validates best
+    assert finalist.removeprefix("finalist ") == best.removeprefix("candidate ").replace(" + 100 L-BFGS", " + 300 L-BFGS")
     summary = (out / "summary.md").read_text()
     assert "## Solve rate" in summary and "SRBench 2021" in summary and "recipe (chosen on validation)" in summary
     capsys.readouterr()
     assert suite.main(argv) == 0  # everything recorded: nothing runs again
     assert "0 to run" in capsys.readouterr().err
-    times = pd.read_csv(out / "wall_times.csv")  # one row per invocation that ran something: a suite may run in parts
-    assert len(times) == 1 and times["runs_run"].iloc[0] > 0 and times["command"].str.startswith("python -m bench.suite").all()
-    assert f"Wall time: {times['seconds'].sum():,.0f} s" in (out / "summary.md").read_text()
+    times = pd.read_csv(out / "wall_times.csv")  # one row per part of an invocation that ran something
+    assert times["part"].tolist() == list(suite.PARTS) and (times["runs_run"] > 0).all()
+    assert times["command"].str.startswith("python -m bench.suite").all()
+    recipe = times.loc[times["part"] == "recipe", "seconds"].sum()
+    assert f"Wall time: {recipe:,.0f} s" in (out / "summary.md").read_text()
+
+
+def test_an_equation_with_an_exact_run_gets_no_candidates(tmp_path):
+    """A run of the first stages validating at EXACT or below ends its (equation, seed) there; one just above it,
+    or an exact run on another seed, does not."""
+    from bench.records import write_record
+
+    budget = suite.BUDGETS["quick"]
+    targets = [EASY["feynman-i-12-1"], EASY["feynman-i-27-6"]]
+    staged = suite.stages(targets, budget, [0, 1], "cpu", tmp_path)
+    earlier = [cell for _ in range(3) for cell in next(staged)[1]]
+    signomials = {(c.target.name, c.seed): c for c in earlier if c.model == "signomial"}
+    for (name, seed), cell in signomials.items():
+        error = suite.EXACT if (name, seed) == ("feynman-i-12-1", 0) else 1.01 * suite.EXACT
+        write_record(tmp_path, {"key": cell.key, "config": cell.config, "val_error": error, "status": "ok",
+                                "target": name, "encoding": cell.encoding, "metrics": None})
+    name, candidates = next(staged)
+    assert name == suite.CANDIDATES
+    slots = {(c.target.name, c.seed) for c in candidates}
+    assert slots == {("feynman-i-12-1", 1), ("feynman-i-27-6", 0), ("feynman-i-27-6", 1)}
 
 
 @pytest.mark.parametrize("argv, message", [

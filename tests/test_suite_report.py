@@ -158,7 +158,7 @@ def test_wall_time_counts_the_recipe_s_part_of_the_invocations_that_ran_the_repo
         't,10,900,"python -m bench.suite srsd-easy --first-seed 1 --references operon",references\n')
     assert wall_time(tmp_path, [1]) == (" Wall time: 3,000 s (50.0 min) over 1 logged invocation(s) (seed(s) 1 and 2: "
                                         "50.0 min for 10 runs; an invocation that resumed runs only what was left). "
-                                        "The outside references took 15.0 min more, logged apart.")
+                                        "The references (comparisons, `--references`) took 15.0 min more, logged apart.")
     assert "5,650 s" in wall_time(tmp_path, [0, 2])  # seeds 1 and 2 ran in the second invocation
     assert wall_time(tmp_path, [5]) == ""
 

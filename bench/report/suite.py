@@ -294,7 +294,7 @@ def precise_by_model(frame):
 def wall_time(out, seeds):
     """' Wall time: …' of the recipe's part of the invocations in <out>/wall_times.csv that ran any of `seeds`, in
     all and per invocation (its seeds, minutes and runs run; every invocation that ran something to its end, one
-    killed midway is not logged), then the outside references' minutes, timed apart; or ''."""
+    killed midway is not logged), then the references' minutes (the comparisons), timed apart; or ''."""
     path = out / "wall_times.csv"
     if not path.exists():
         return ""
@@ -310,7 +310,8 @@ def wall_time(out, seeds):
     outside = logged[logged["part"].eq("references")]["seconds"].sum()
     return (f" Wall time: {seconds:,.0f} s ({seconds / 60:.1f} min) over {len(times)} logged invocation(s) ({each}; "
             "an invocation that resumed runs only what was left)."
-            + (f" The outside references took {outside / 60:.1f} min more, logged apart." if outside else ""))
+            + (f" The references (comparisons, `--references`) took {outside / 60:.1f} min more, logged apart."
+               if outside else ""))
 
 
 def seeds_of(command):
