@@ -108,7 +108,7 @@ def parser():
                    "(default: 1)")
     p.add_argument("--first-seed", type=cli.non_negative_int, default=0, metavar="K",
                    help="the first seed (default: 0); judge a recipe change on a seed the committed results do not "
-                   "use (3 or above)")
+                   "use (4 or above: seed 3 is results/suite-seed3)")
     p.add_argument("--budget", choices=list(BUDGETS), default="default",
                    help="what each equation gets (default: default): " + "; ".join(
                        f"{name}: {b.steps:,} Adam steps per mlp run, {b.lbfgs_iters:,} L-BFGS iterations per recipe "
