@@ -4,14 +4,13 @@
                         [--products F*G,...] [--angles C,...]
 
 It runs every stage `python -m bench.suite` runs on a formula (bench.suite.stages: the references, LightGBM, the
-signomial where no feature column holds 0, the recipe's candidates polished, its finalist polished longer; the
-last two only where no earlier run is exact) on the
-file's rows, split as `bench.run --data` splits them (bench/datafile.py: the test rows are the same for every seed
-and no choice reads them). It keeps the run with the lowest validation error among all of them, prints a
-leaderboard (each run's validation error, test error and seconds), and exports that run to DIR as `bench.export`
-does (model.safetensors and pipeline.json; an mlp pipeline, LightGBM's trees or the signomial's formula), with
-DIR/leaderboard.csv. Records go to DIR/records (or --work): the same command resumes where it stopped and never
-trains a finished run again.
+signomial where no feature column holds 0, the recipe's candidates polished, its finalist polished longer; the last
+two only where no earlier run is exact) on the file's rows, split as `bench.run --data` splits them
+(bench/datafile.py: the test rows are the same for every seed and no choice reads them). It keeps the run with the
+lowest validation error among all of them, prints a leaderboard (each run's validation error, test error and
+seconds), and exports that run to DIR as `bench.export` does (model.safetensors and pipeline.json; an mlp pipeline,
+LightGBM's trees or the signomial's formula), with DIR/leaderboard.csv. Records go to DIR/records (or --work): the
+same command resumes where it stopped and never trains a finished run again.
 """
 
 import json

@@ -192,26 +192,29 @@ def stages(targets, budget, seeds, device, out):
 
     candidates = [cell for pipeline in RECIPE for cell in runs(*pipeline, budget.lbfgs_iters)]
     yield CANDIDATES, candidates
-    yield FINALISTS, finalists(candidates, out, MODELS["mlp"].settings(budget.mlp_config(budget.finalist_lbfgs_iters), None))
+    longer = MODELS["mlp"].settings(budget.mlp_config(budget.finalist_lbfgs_iters), None)
+    yield FINALISTS, finalists(candidates, out, longer)
+
+
+def validation_errors(cells, out):
+    """Each cell's validation error as recorded in `out`: inf where its run has no record or is not ok."""
+    records = {r["key"]: r for r in load_records(out)[0]}
+    return [validation_of(records[c.key]) if c.key in records and records[c.key]["status"] == "ok" else math.inf
+            for c in cells]
 
 
 def exact_slots(cells, out):
     """The (equation, seed) pairs on which one of the `cells`' runs, recorded in `out`, validates at a mean
     relative error of at most EXACT: float64 round-off, which no polish could improve on any reported tier."""
-    records = {r["key"]: r for r in load_records(out)[0]}
-    return {(c.target.name, c.seed) for c in cells
-            if c.key in records and records[c.key]["status"] == "ok" and validation_of(records[c.key]) <= EXACT}
+    return {(c.target.name, c.seed) for c, error in zip(cells, validation_errors(cells, out)) if error <= EXACT}
 
 
 def finalists(candidates, out, settings):
     """Per equation and seed, the candidate whose polished run validates best (ties: by encoding), as a cell
     under `settings`, whatever its test set showed (a run is ok or not by its training and validation alone:
     bench.metrics.outcome); an equation whose candidates all diverged or failed has none."""
-    records = {r["key"]: r for r in load_records(out)[0]}
     best = {}
-    for cell in candidates:
-        record = records.get(cell.key)
-        error = validation_of(record) if record is not None and record["status"] == "ok" else math.inf
+    for cell, error in zip(candidates, validation_errors(candidates, out)):
         slot = (cell.target.name, cell.seed)
         if math.isfinite(error) and (slot not in best or (error, cell.encoding) < best[slot][0]):
             best[slot] = ((error, cell.encoding), cell)
