@@ -13,12 +13,15 @@ is sinh of the network's: it is a symbolic solution only where that inner formul
 The network fits the first `fit_rows` training rows (pykan's examples use 1,000; every LBFGS evaluation is a pass
 over them), in float32 on one CPU thread (its tensors are small: more threads mostly wait on each other), with
 one seed fixing its initialization and pykan's row shuffles (the global random generators pykan seeds are
-restored afterwards). pykan's own writes (checkpoints, logs, progress bars) are switched off or kept out of the
+restored afterwards). pykan's spline least squares are solved by numpy in float64 (`curve2coef`): torch's CPU
+least squares (MKL) return float32 digits that vary with the arrays' memory alignment, so the same fit differed
+from run to run. pykan's own writes (checkpoints, logs, progress bars) are switched off or kept out of the
 output.
 """
 
 import contextlib
 import copy
+import importlib
 import io
 import random
 import time
@@ -34,6 +37,7 @@ from bench.data import derive_seed
 from bench.metrics import SOLVED_R2, regression_metrics
 from bench.solution import encoded_solution_details
 
+PYKAN_LEAST_SQUARES_USERS = ("kan.spline", "kan.KANLayer", "kan.MultKAN")  # the modules that bind curve2coef
 VALIDATION_LOG_ROWS = 256  # validation rows pykan's fit reports its "test" loss on (its log only; choices use all)
 
 
@@ -56,20 +60,40 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
+def curve2coef(x_eval, y_eval, grid, k):
+    """pykan's `curve2coef` (the B-spline coefficients that best fit curves y_eval, shape (batch, in, out), at
+    x_eval, shape (batch, in)), solved by numpy's least squares in float64: same result on every run."""
+    from kan.spline import B_batch
+
+    basis = B_batch(x_eval, grid, k).detach().double().permute(1, 0, 2).numpy()  # (in, batch, coefficients)
+    curves = y_eval.detach().double().permute(1, 0, 2).numpy()  # (in, batch, out)
+    if not (np.isfinite(basis).all() and np.isfinite(curves).all()):
+        raise RuntimeError("kan: non-finite activations in the spline least squares")
+    coef = np.stack([np.linalg.lstsq(b, c, rcond=None)[0].T for b, c in zip(basis, curves)])  # (in, out, coeffs)
+    return torch.from_numpy(np.ascontiguousarray(coef)).to(y_eval.dtype)  # pykan views its gradients flat
+
+
 @contextlib.contextmanager
 def pykan_quietly(seed):
-    """pykan's calls with its prints and progress bars captured, its warnings silenced, and torch's, numpy's and
-    random's global generators seeded by `seed` inside and restored afterwards."""
+    """pykan's calls with its prints and progress bars captured, its warnings silenced, its spline least squares
+    run-to-run reproducible (`curve2coef`), and torch's, numpy's and random's global generators seeded by `seed`
+    inside and restored afterwards."""
     states = torch.random.get_rng_state(), np.random.get_state(), random.getstate()
+    modules = [importlib.import_module(name) for name in PYKAN_LEAST_SQUARES_USERS]
+    pykans = [module.curve2coef for module in modules]
     torch.manual_seed(seed)
     np.random.seed(seed)
     random.seed(seed)
     sink = io.StringIO()
     try:
+        for module in modules:
+            module.curve2coef = curve2coef
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             yield
     finally:
+        for module, pykan in zip(modules, pykans):
+            module.curve2coef = pykan
         torch.random.set_rng_state(states[0])
         np.random.set_state(states[1])
         random.setstate(states[2])
@@ -158,11 +182,11 @@ class KANRegressor:
 
     @staticmethod
     def _trained(network, dataset, steps, update_grid=True):
-        """pykan's LBFGS fit; False where it diverged (pykan's grid update then fails on non-finite activations:
-        its least squares raise, or its curve2coef reads a name the failure left unbound)."""
+        """pykan's LBFGS fit; False where it diverged (its grid update then meets non-finite activations, and
+        `curve2coef` raises)."""
         try:
             network.fit(dataset, opt="LBFGS", steps=steps, update_grid=update_grid, log=steps + 1)
-        except (RuntimeError, UnboundLocalError):
+        except RuntimeError:
             return False
         return all(torch.isfinite(p).all() for p in network.parameters())
 

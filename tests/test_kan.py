@@ -11,7 +11,7 @@ import sympy
 import torch
 from bench.encodings import build_target_encoder
 
-from baselines.kan import KANRegressor, decoded_expression, one_thread, pykan_quietly
+from baselines.kan import KANRegressor, curve2coef, decoded_expression, one_thread, pykan_quietly
 from bench import protocol
 from bench.cli import main_guard
 from bench.conditions import Conditions
@@ -65,6 +65,27 @@ def test_kan_trains_on_one_thread_and_gives_the_caller_its_threads_back():
         torch.set_num_threads(threads)
 
 
+def test_the_spline_least_squares_agree_with_pykan_s_and_repeat_bit_for_bit():
+    from kan.spline import curve2coef as pykan_s
+
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.rand(500, 3, generator=generator), torch.rand(500, 3, 4, generator=generator)
+    grid = torch.linspace(-1, 2, 10).expand(3, -1).contiguous()
+    solutions = []
+    for shift in range(8):  # torch's own least squares gave different digits as the arrays' alignment moved
+        padding = torch.empty(7 * shift + 1)
+        solutions.append(curve2coef(x.clone(), y.clone(), grid.clone(), 3))
+        del padding
+    assert all(torch.equal(solutions[0], s) for s in solutions) and solutions[0].is_contiguous()
+    torch.testing.assert_close(solutions[0], pykan_s(x, y, grid, 3), rtol=1e-4, atol=1e-4)
+
+
+def test_a_non_finite_curve_is_refused_as_pykan_s_divergence():
+    x, y = torch.rand(50, 1), torch.full((50, 1, 1), torch.nan)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        curve2coef(x, y, torch.linspace(-1, 2, 10)[None], 3)
+
+
 def fitted(target, encoding, target_encoding, settings):
     """A KANRegressor fitted as the protocol fits it, on its own draws; and its validation split."""
     settings = MODELS["kan"].settings(TrainConfig(val_size=500, test_size=500), 1_000) | settings
@@ -80,6 +101,11 @@ def test_a_linear_formula_is_found_exactly_and_passes_the_check():
     assert details["kept"] == "symbolic" and details["symbolic_solution"], details
     assert split.val_error(model.predict(split.Z_val)) < 1e-4
     assert set(details["grid_val_errors"]) == {str(g) for g in MODELS["kan"].settings(TrainConfig(), None)["grids"]}
+
+
+def test_the_same_fit_gives_the_same_numbers_every_time():
+    first, second = (fitted(LINEAR, "log", "asinh", TINY)[0].report_["details"] for _ in range(2))
+    assert first["grid_val_errors"] == second["grid_val_errors"]
 
 
 def test_the_grid_kept_is_the_one_that_validates_best():
